@@ -1,0 +1,44 @@
+namespace WanBond.Core.Sessions;
+
+/// <summary>Which scheduler picks the path for each packet.</summary>
+public enum SchedulerKind
+{
+    /// <summary>Earliest predicted arrival among paths whose window and pacer have room.</summary>
+    Adaptive,
+    /// <summary>Baseline: each packet on the next path in turn.</summary>
+    RoundRobin,
+    /// <summary>Baseline, as gobonding's `relative`: split in proportion to each path's measured rate.</summary>
+    Weighted,
+    /// <summary>Baseline, MPTCP's default: lowest smoothed RTT among paths with window room.</summary>
+    MinRtt,
+}
+
+/// <summary>Which end of the tunnel this engine is: only session set-up differs.</summary>
+public enum SessionRole
+{
+    /// <summary>The router: opens the session (Hello on every path).</summary>
+    Initiator,
+    /// <summary>The proxy: answers.</summary>
+    Responder,
+}
+
+/// <summary>Engine settings. Defaults suit two to four mobile links.</summary>
+public sealed class SessionOptions
+{
+    /// <summary>Number of paths (links); path ids are 0 .. PathCount-1 on both ends.</summary>
+    public int PathCount { get; init; } = 2;
+
+    public SchedulerKind Scheduler { get; init; } = SchedulerKind.Adaptive;
+
+    /// <summary>Largest UDP payload a path carries (outer MTU minus outer IP and UDP headers).</summary>
+    public int MaxDatagramSize { get; init; } = 1472;
+
+    /// <summary>Bound of the sender queue (fq_codel), bytes of inner packets.</summary>
+    public int SendQueueBytes { get; init; } = 2 * 1024 * 1024;
+
+    /// <summary>CoDel target sojourn time, µs.</summary>
+    public long CodelTargetUs { get; init; } = 5_000;
+
+    /// <summary>CoDel interval, µs.</summary>
+    public long CodelIntervalUs { get; init; } = 100_000;
+}

@@ -40,6 +40,7 @@ public class SequenceNumbersTests
     [InlineData(0xFFFF_FFFFu, 0L, 0xFFFF_FFFFL)] // never below zero
     [InlineData(0u, 0L, 0L)]
     [InlineData(0x8000_0000u, 0L, 0x8000_0000L)] // exactly half a window ahead still counts as ahead
+    [InlineData(5u, Window + Half + 5, (2 * Window) + 5)] // exactly half a window behind is taken as ahead (QUIC's tie rule)
     public void Handles_the_wrap(uint truncated, long expectedNext, long result)
     {
         Assert.Equal(result, SequenceNumbers.ExpandGseq(truncated, expectedNext));

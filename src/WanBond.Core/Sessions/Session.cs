@@ -1,104 +1,1028 @@
-using System.Buffers.Binary;
+using WanBond.Core.Buffers;
+using WanBond.Core.Congestion;
+using WanBond.Core.Paths;
+using WanBond.Core.Queueing;
+using WanBond.Core.Reorder;
+using WanBond.Core.Scheduling;
+using WanBond.Core.Wire;
 
 namespace WanBond.Core.Sessions;
 
 /// <summary>
-/// TEMPORARY STAND-IN with the final public surface of the engine: it forwards packets
-/// round-robin with no feedback. The real engine replaces this file.
-/// Usage (sans-IO): after SubmitInner / ReceiveDatagram / HandleTimeout, drain TryPollDatagram
-/// and TryPollInner until they return false, then arm a timer for NextTimeoutUs.
+/// One bonded tunnel between a router and a proxy, sans-IO: inner IP packets and datagrams in,
+/// datagrams and in-order inner packets out, the current time always passed in.
+/// Both ends run the same engine; only session set-up differs by <see cref="SessionRole"/>.
+/// <para>
+/// Usage: after every <see cref="SubmitInner"/>, <see cref="ReceiveDatagram"/> or
+/// <see cref="HandleTimeout"/>, drain <see cref="TryPollDatagram"/> and <see cref="TryPollInner"/>
+/// until they return false, then arm one timer at <see cref="NextTimeoutUs"/>.
+/// </para>
 /// </summary>
 public sealed class Session
 {
-    private readonly SessionOptions _options;
-    private readonly Queue<byte[]> _sendQueue = new();
-    private readonly Queue<byte[]> _delivered = new();
-    private int _queuedBytes;
-    private int _nextPath;
-    private uint _gseq;
+    /// <summary>Longest the receiver waits before acknowledging a lone ack-eliciting packet.</summary>
+    public const long MaxAckDelayUs = 5_000;
 
-    public Session(SessionOptions options, Wire.IPacketSeal seal, SessionRole role, uint localSessionId, long nowUs)
+    /// <summary>Ack-eliciting packets received on a path before an ack goes out at once.</summary>
+    public const int AckEveryPackets = 2;
+
+    /// <summary>Interval between session-opening Hellos until answered.</summary>
+    public const long HelloIntervalUs = 250_000;
+
+    /// <summary>A path that carried nothing for this long gets a probe (keeps RTT fresh, NAT mappings open, and tells the receiver what it need not wait for).</summary>
+    public const long IdleProbeUs = 250_000;
+
+    /// <summary>A path that carried no data for this long while others did gets a watermark probe, so the receiver need not wait on it.</summary>
+    public const long WatermarkProbeUs = 20_000;
+
+    /// <summary>Probe interval for a path that is down.</summary>
+    public const long DownProbeUs = 200_000;
+
+    /// <summary>Target forward queueing delay of the delay-based controller.</summary>
+    public const long TargetQueueDelayUs = 20_000;
+
+    private const int HeaderSize = ClearHeader.Size;
+
+    private readonly SessionOptions _options;
+    private readonly IPacketSeal _seal;
+    private readonly PathState[] _paths;
+    private readonly IScheduler _scheduler;
+    private readonly PacketPool _pool = new();
+    private readonly FqCodelQueue _sendQueue;
+    private readonly RepairQueue _repairs = new(4096);
+    private readonly ReorderBuffer _reorder;
+    private readonly byte[] _scratch = new byte[PacketBuffer.Capacity];
+    private readonly AckBlock[] _ackBlocks = new AckBlock[AckFrame.MaxBlocks];
+    private readonly AckRange[] _ackRanges = new AckRange[AckFrame.MaxBlocks * (AckFrame.MaxRanges + 1)];
+    private readonly LatenessTracker _lateness = new();
+
+    private uint _peerSessionId;
+    private bool _established;
+    private bool _closed;
+    private long _nextHelloUs;
+    private uint _helloPathsPending;
+    private uint _helloReplyPathsPending;
+    private long _nextGseq;
+    private long _highestGseqReceived = -1;
+    private long _dataRetryUs = long.MaxValue;
+    private long _lastNowUs;
+    private long _lastDataSendUs = long.MinValue;
+    private readonly long[] _lastOwdBase;
+    private readonly bool[] _hasOwdBase;
+
+    public Session(SessionOptions options, IPacketSeal seal, SessionRole role, uint localSessionId, long nowUs)
     {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(seal);
+        if (options.PathCount is < 1 or > AckFrame.MaxBlocks)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), $"PathCount must be 1..{AckFrame.MaxBlocks}");
+        }
+        if (localSessionId == 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(localSessionId), "0 means 'no session' on the wire");
+        }
         _options = options;
-        _ = seal;
+        _seal = seal;
         Role = role;
         LocalSessionId = localSessionId;
-        _ = nowUs;
+        InnerMtu = options.MaxDatagramSize - HeaderSize - DataFrame.HeaderSize - seal.TagLength;
+        if (InnerMtu < 576 || options.MaxDatagramSize > PacketBuffer.Capacity)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), "MaxDatagramSize leaves no room for a 576-byte inner packet, or exceeds the buffer size");
+        }
+        _paths = new PathState[options.PathCount];
+        for (var i = 0; i < _paths.Length; i++)
+        {
+            _paths[i] = new PathState(i, NewController())
+            {
+                LastReceiveUs = nowUs,
+                WindowStartUs = nowUs,
+            };
+        }
+        _lastOwdBase = new long[options.PathCount];
+        _hasOwdBase = new bool[options.PathCount];
+        _scheduler = options.Scheduler switch
+        {
+            SchedulerKind.Adaptive => new EarliestArrivalScheduler(),
+            SchedulerKind.RoundRobin => new RoundRobinScheduler(),
+            SchedulerKind.Weighted => new WeightedScheduler(),
+            SchedulerKind.MinRtt => new MinRttScheduler(),
+            _ => throw new ArgumentOutOfRangeException(nameof(options), "unknown scheduler"),
+        };
+        _sendQueue = new FqCodelQueue(_pool, options.SendQueueBytes, options.CodelTargetUs, options.CodelIntervalUs);
+        _reorder = new ReorderBuffer(options.PathCount, _pool);
+        _lastNowUs = nowUs;
+        if (role == SessionRole.Initiator)
+        {
+            _helloPathsPending = AllPathsMask;
+            _nextHelloUs = nowUs;
+        }
     }
 
     public SessionRole Role { get; }
 
     public uint LocalSessionId { get; }
 
-    public bool IsEstablished => true;
+    /// <summary>The peer's session id, once known (0 before).</summary>
+    public uint PeerSessionId => _peerSessionId;
 
-    /// <summary>Largest inner packet accepted: MaxDatagramSize minus the 32-byte tunnel overhead.</summary>
-    public int InnerMtu => _options.MaxDatagramSize - 32;
+    public bool IsEstablished => _established && !_closed;
+
+    /// <summary>Largest inner packet accepted: the datagram size minus the tunnel overhead (32 bytes with a 16-byte tag).</summary>
+    public int InnerMtu { get; }
+
+    public int PathCount => _paths.Length;
 
     /// <summary>Bytes of inner packets waiting in the sender queue.</summary>
-    public int SendQueueBytes => _queuedBytes;
+    public int SendQueueBytes => _sendQueue.Bytes;
 
-    /// <summary>How long the inner packet last returned by TryPollInner waited in the reorder buffer.</summary>
+    /// <summary>How long the inner packet last returned by <see cref="TryPollInner"/> waited in the reorder buffer.</summary>
     public long LastReleaseHoldUs { get; private set; }
 
-    public long NextTimeoutUs => long.MaxValue;
+    /// <summary>Datagrams rejected, by reason.</summary>
+    public DropCounters Drops { get; } = new();
 
+    /// <summary>Inner packets the sender queue dropped (bound or CoDel).</summary>
+    public long SendQueueDrops => _sendQueue.DroppedOverflow + _sendQueue.DroppedCodel;
+
+    /// <summary>Holes the receiver released past (lost, or later than the hold bound).</summary>
+    public long ReorderSkipped => _reorder.SkippedLost + _reorder.SkippedLate + _reorder.SkippedOverflow;
+
+    /// <summary>The receiver's current bound on waiting for a late packet.</summary>
+    public long HoldBoundUs => _reorder.HoldBoundUs;
+
+    /// <summary>Pooled buffers ever created: flat in steady state (no allocation per packet).</summary>
+    public int BuffersCreated => _pool.Created;
+
+    private uint AllPathsMask => _paths.Length >= 32 ? uint.MaxValue : (1u << _paths.Length) - 1;
+
+    private static DelayTargetController NewController() => new DelayTargetController(TargetQueueDelayUs);
+
+    // ------------------------------------------------------------------ input
+
+    /// <summary>Queues an inner IP packet for the peer. False when it was dropped (too big, queue full).</summary>
     public bool SubmitInner(ReadOnlySpan<byte> ipPacket, long nowUs)
     {
-        if (ipPacket.Length > InnerMtu || _queuedBytes + ipPacket.Length > _options.SendQueueBytes)
+        _lastNowUs = nowUs;
+        if (ipPacket.Length > InnerMtu || ipPacket.Length == 0 || _closed)
         {
+            Drops.Increment(DropReason.BadLength);
             return false;
         }
-        _sendQueue.Enqueue(ipPacket.ToArray());
-        _queuedBytes += ipPacket.Length;
-        return true;
+        return _sendQueue.Enqueue(ipPacket, nowUs);
     }
 
+    /// <summary>
+    /// Takes a datagram that arrived from the peer. <paramref name="pathId"/> is the link it came in on,
+    /// or -1 when the receiver cannot tell (a proxy with one socket): the path id in the header decides.
+    /// </summary>
     public void ReceiveDatagram(int pathId, ReadOnlySpan<byte> datagram, long nowUs)
     {
-        if (datagram.Length > 4)
+        _lastNowUs = nowUs;
+        if (!ClearHeader.TryParse(datagram, out var header, out var reason))
         {
-            _delivered.Enqueue(datagram[4..].ToArray());
+            Drops.Increment(reason);
+            return;
+        }
+        if (header.PathId >= _paths.Length || (pathId >= 0 && pathId != header.PathId))
+        {
+            Drops.Increment(DropReason.BadPath);
+            return;
+        }
+        if (datagram.Length > _scratch.Length)
+        {
+            Drops.Increment(DropReason.BadLength);
+            return;
+        }
+        var expectedId = header.Type == PacketType.Hello ? 0u : LocalSessionId;
+        if (header.ReceiverSessionId != expectedId)
+        {
+            Drops.Increment(DropReason.UnknownSession);
+            return;
+        }
+        var buffer = _scratch.AsSpan(0, datagram.Length);
+        datagram.CopyTo(buffer);
+        if (!_seal.TryOpen(buffer, HeaderSize, header.Nonce, out var plainLength))
+        {
+            Drops.Increment(DropReason.AuthenticationFailed);
+            return;
+        }
+        var plain = buffer.Slice(HeaderSize, plainLength);
+        var path = _paths[header.PathId];
+        if (!path.Received.Add(header.PacketNumber))
+        {
+            Drops.Increment(DropReason.Duplicate);
+            return;
+        }
+        var ackEliciting = false;
+        switch (header.Type)
+        {
+            case PacketType.Data:
+                // The header named our session id, so the peer knows us even if its HelloReply is still on its way.
+                if (!DataFrame.TryParse(plain, out var gseq32, out var inner, out reason))
+                {
+                    Drops.Increment(reason);
+                    return;
+                }
+                ReceiveData(path, SequenceNumbers.ExpandGseq(gseq32, _highestGseqReceived + 1), inner, nowUs);
+                ackEliciting = true;
+                break;
+            case PacketType.Probe:
+                if (!ProbeFrame.TryParse(plain, out var watermark32, out _, out reason))
+                {
+                    Drops.Increment(reason);
+                    return;
+                }
+                _reorder.AdvanceWatermark(path.Id, SequenceNumbers.ExpandGseq(watermark32, _highestGseqReceived + 1), nowUs);
+                ackEliciting = true;
+                break;
+            case PacketType.Ack:
+                if (!_established)
+                {
+                    Drops.Increment(DropReason.UnknownSession);
+                    return;
+                }
+                ReceiveAck(plain, nowUs);
+                break;
+            case PacketType.Hello:
+                if (Role != SessionRole.Responder || !ControlFrames.TryParseHello(plain, out var initiatorId, out var pathCount, out _, out reason))
+                {
+                    Drops.Increment(Role != SessionRole.Responder ? DropReason.UnknownSession : reason);
+                    return;
+                }
+                if (pathCount != _paths.Length || initiatorId == 0)
+                {
+                    Drops.Increment(DropReason.BadPath);
+                    return;
+                }
+                _peerSessionId = initiatorId;
+                _established = true;
+                _closed = false;
+                _helloReplyPathsPending |= 1u << path.Id;
+                break;
+            case PacketType.HelloReply:
+                if (Role != SessionRole.Initiator || !ControlFrames.TryParseHelloReply(plain, out var echoedId, out var responderId, out _, out reason))
+                {
+                    Drops.Increment(Role != SessionRole.Initiator ? DropReason.UnknownSession : reason);
+                    return;
+                }
+                if (echoedId != LocalSessionId || responderId == 0)
+                {
+                    Drops.Increment(DropReason.UnknownSession);
+                    return;
+                }
+                _peerSessionId = responderId;
+                _established = true;
+                _helloPathsPending = 0;
+                break;
+            case PacketType.Close:
+                _closed = true;
+                break;
+            default:
+                Drops.Increment(DropReason.UnknownType);
+                return;
+        }
+
+        if (path.LastReceiveUs < nowUs - InactiveAfterUs())
+        {
+            _reorder.SetPathActive(path.Id, true, nowUs);
+        }
+        path.LastReceiveUs = nowUs;
+        if (header.PacketNumber == path.Received.Largest)
+        {
+            path.LargestReceivedUs = nowUs;
+        }
+        path.AckInfoPending = true;
+        if (ackEliciting)
+        {
+            if (path.AckElicitingUnacked++ == 0)
+            {
+                path.AckDueUs = nowUs + MaxAckDelayUs;
+            }
         }
     }
 
+    private void ReceiveData(PathState path, long gseq, ReadOnlySpan<byte> inner, long nowUs)
+    {
+        var outOfOrder = gseq < _highestGseqReceived;
+        if (gseq > _highestGseqReceived)
+        {
+            _highestGseqReceived = gseq;
+        }
+        var outcome = _reorder.Insert(gseq, path.Id, inner, nowUs);
+        if (outcome == InsertOutcome.Duplicate)
+        {
+            Drops.Increment(DropReason.Duplicate);
+        }
+        // A packet that arrives after later ones measures the delay spread between paths.
+        if (outOfOrder && outcome != InsertOutcome.Duplicate)
+        {
+            _lateness.AddSample(gseq, nowUs);
+        }
+        _lateness.RecordArrival(gseq, nowUs);
+        _reorder.HoldBoundUs = _lateness.HoldBoundUs(nowUs);
+    }
+
+    private void ReceiveAck(ReadOnlySpan<byte> plain, long nowUs)
+    {
+        if (!AckFrame.TryParse(plain, _ackBlocks, _ackRanges, out var blockCount, out _, out var reason))
+        {
+            Drops.Increment(reason);
+            return;
+        }
+        for (var b = 0; b < blockCount; b++)
+        {
+            ref readonly var block = ref _ackBlocks[b];
+            if (block.PathId >= _paths.Length)
+            {
+                Drops.Increment(DropReason.BadPath);
+                continue;
+            }
+            ProcessAckBlock(_paths[block.PathId], in block, nowUs);
+        }
+    }
+
+    private void ProcessAckBlock(PathState p, in AckBlock block, long nowUs)
+    {
+        var sent = p.Sent;
+        var largest = _ackRanges[block.RangeStart].Largest;
+        if (largest >= sent.Next)
+        {
+            Drops.Increment(DropReason.BadRange); // acknowledges what was never sent
+            return;
+        }
+        long newlyAcked = 0;
+        var largestNewly = ulong.MaxValue;
+        for (var r = 0; r < block.RangeCount; r++)
+        {
+            var range = _ackRanges[block.RangeStart + r];
+            if (range.Largest < sent.Oldest)
+            {
+                break;
+            }
+            var lo = Math.Max(range.Smallest, sent.Oldest);
+            for (var pn = range.Largest; pn >= lo; pn--)
+            {
+                ref var sp = ref sent[pn];
+                if (sp.InFlight)
+                {
+                    sp.InFlight = false;
+                    p.BytesInFlight -= sp.Bytes;
+                    newlyAcked += sp.Bytes;
+                    if (largestNewly == ulong.MaxValue)
+                    {
+                        largestNewly = pn;
+                    }
+                }
+                if (sp.Inner is not null)
+                {
+                    _pool.Return(sp.Inner);
+                    sp.Inner = null;
+                }
+                if (pn == 0)
+                {
+                    break;
+                }
+            }
+        }
+        if (!p.HasAcked || largest > p.LargestAcked)
+        {
+            p.LargestAcked = largest;
+            p.HasAcked = true;
+        }
+        if (newlyAcked == 0)
+        {
+            sent.Trim();
+            return;
+        }
+
+        p.LastAckUs = nowUs;
+        p.Stalled = false;
+        if (p.Liveness == PathLiveness.Down)
+        {
+            // It answers again: rejoin with fresh estimates, the link may have changed cell or address.
+            p.Liveness = PathLiveness.Up;
+            p.Controller.Reset(nowUs);
+            p.Rtt.Reset();
+            p.OneWayDelayMin.Reset();
+            _hasOwdBase[p.Id] = false;
+            p.NextSendUs = nowUs;
+        }
+
+        long rateSample = 0;
+        var appLimited = false;
+        ref var newest = ref sent[largestNewly];
+        if (largestNewly == largest && newest.AckEliciting)
+        {
+            p.Rtt.AddSample(nowUs - newest.SentUs, block.AckDelayUs, nowUs);
+            UpdateQueueDelay(p, block.RxTimeLargestUs, newest.SentUs, nowUs);
+        }
+        p.Delivered += newlyAcked;
+        if (newest.HasDeliveredSnapshot)
+        {
+            var interval = (uint)(block.RxTimeLargestUs - newest.DeliveredRxTimeAtSend);
+            if (interval is > 0 and < 10_000_000)
+            {
+                rateSample = (p.Delivered - newest.DeliveredAtSend) * 1_000_000 / interval;
+            }
+            appLimited = newest.AppLimited;
+        }
+        p.DeliveredRxTime = block.RxTimeLargestUs;
+        p.HasDeliveredRxTime = true;
+
+        // gobonding-style speed test over 500 ms windows, for the `weighted` baseline.
+        p.WindowAckedBytes += newlyAcked;
+        if (nowUs - p.WindowStartUs >= 500_000)
+        {
+            p.MeasuredRateBps = p.WindowAckedBytes * 1_000_000 / (nowUs - p.WindowStartUs);
+            p.HasMeasuredRate = true;
+            p.WindowAckedBytes = 0;
+            p.WindowStartUs = nowUs;
+        }
+
+        var sample = new AckSample(nowUs, newlyAcked, p.BytesInFlight, p.Rtt.SmoothedUs, p.Rtt.MinUs, p.QueueDelayUs, rateSample, appLimited);
+        p.Controller.OnAck(in sample);
+        DetectLosses(p, nowUs);
+        sent.Trim();
+    }
+
+    /// <summary>
+    /// Forward queueing delay from one-way delay = receiver clock − sender clock. The clocks' offset
+    /// is unknown but constant, so the delay above its windowed minimum is exact (DESIGN.md point 7).
+    /// </summary>
+    private void UpdateQueueDelay(PathState p, uint rxTimeUs, long sentUs, long nowUs)
+    {
+        var raw = (uint)(rxTimeUs - (uint)sentUs);
+        if (!_hasOwdBase[p.Id])
+        {
+            _hasOwdBase[p.Id] = true;
+            _lastOwdBase[p.Id] = raw;
+        }
+        var relative = (long)(int)(raw - (uint)_lastOwdBase[p.Id]);
+        p.OneWayDelayMin.Add(relative, nowUs);
+        var q = Math.Max(0, relative - p.OneWayDelayMin.Value);
+        // Light smoothing: single samples on a mobile link jitter by a few ms.
+        p.QueueDelayUs = (3 * p.QueueDelayUs + q) / 4;
+    }
+
+    /// <summary>RFC 9002 loss detection per path: 3 packets or 9/8 RTT behind the largest acknowledged.</summary>
+    private void DetectLosses(PathState p, long nowUs)
+    {
+        p.LossTimerUs = long.MaxValue;
+        if (!p.HasAcked)
+        {
+            return;
+        }
+        var sent = p.Sent;
+        var lossDelay = Math.Max(1_000, Math.Max(p.Rtt.SmoothedUs, p.Rtt.LatestUs) * 9 / 8);
+        var end = Math.Min(p.LargestAcked, sent.Next);
+        for (var pn = sent.Oldest; pn < end; pn++)
+        {
+            ref var sp = ref sent[pn];
+            if (!sp.InFlight)
+            {
+                continue;
+            }
+            if (p.LargestAcked - pn >= 3 || sp.SentUs <= nowUs - lossDelay)
+            {
+                DeclareLost(p, ref sp, nowUs);
+            }
+            else
+            {
+                p.LossTimerUs = Math.Min(p.LossTimerUs, sp.SentUs + lossDelay);
+            }
+        }
+    }
+
+    private void DeclareLost(PathState p, ref SentPacket sp, long nowUs)
+    {
+        sp.InFlight = false;
+        p.BytesInFlight -= sp.Bytes;
+        p.PacketsLost++;
+        p.Controller.OnPacketLost(nowUs, sp.Bytes, sp.SentUs);
+        if (sp.Inner is null)
+        {
+            return;
+        }
+        if (!sp.Repaired && nowUs - sp.FirstSentUs <= RepairAgeLimitUs() && _repairs.TryAdd(sp.Inner, sp.Gseq, sp.FirstSentUs))
+        {
+            p.PacketsRepaired++;
+        }
+        else
+        {
+            _pool.Return(sp.Inner);
+        }
+        sp.Inner = null;
+    }
+
+    /// <summary>A repair older than this would reach a receiver that has released past it already.</summary>
+    private long RepairAgeLimitUs()
+    {
+        long maxSrtt = 0;
+        foreach (var p in _paths)
+        {
+            if (p.IsUsable)
+            {
+                maxSrtt = Math.Max(maxSrtt, p.Rtt.SmoothedUs);
+            }
+        }
+        return Math.Min(1_000_000, 2 * maxSrtt + 50_000);
+    }
+
+    // ------------------------------------------------------------------ timers
+
+    /// <summary>When <see cref="HandleTimeout"/> (then the polls) should next run; long.MaxValue when nothing is pending.</summary>
+    public long NextTimeoutUs
+    {
+        get
+        {
+            var t = long.MaxValue;
+            if (Role == SessionRole.Initiator && !_established)
+            {
+                t = _nextHelloUs;
+            }
+            if (_helloReplyPathsPending != 0)
+            {
+                return _lastNowUs;
+            }
+            foreach (var p in _paths)
+            {
+                if (p.AckInfoPending)
+                {
+                    t = Math.Min(t, p.AckElicitingUnacked >= AckEveryPackets ? _lastNowUs : p.AckDueUs);
+                }
+                t = Math.Min(t, p.LossTimerUs);
+                if (!_established)
+                {
+                    continue;
+                }
+                t = Math.Min(t, NextProbeTime(p));
+                t = Math.Min(t, LivenessCheckTime(p));
+            }
+            if (_established && (_repairs.Count > 0 || _sendQueue.Count > 0))
+            {
+                t = Math.Min(t, _dataRetryUs);
+            }
+            t = Math.Min(t, _reorder.NextDeadlineUs(_lastNowUs));
+            return t;
+        }
+    }
+
+    /// <summary>Runs the timers that are due: loss detection, stalled paths, liveness.</summary>
+    public void HandleTimeout(long nowUs)
+    {
+        _lastNowUs = nowUs;
+        foreach (var p in _paths)
+        {
+            if (p.LossTimerUs <= nowUs)
+            {
+                DetectLosses(p, nowUs);
+                p.Sent.Trim();
+            }
+            CheckLiveness(p, nowUs);
+            if (p.LastReceiveUs < nowUs - InactiveAfterUs())
+            {
+                _reorder.SetPathActive(p.Id, false, nowUs);
+            }
+        }
+    }
+
+    /// <summary>A receiver stops waiting on a path silent for this long.</summary>
+    private long InactiveAfterUs() => Math.Max(300_000, 2 * _reorder.HoldBoundUs);
+
+    private static long OldestInFlightSentUs(PathState p)
+    {
+        var sent = p.Sent;
+        for (var pn = sent.Oldest; pn < sent.Next; pn++)
+        {
+            ref var sp = ref sent[pn];
+            if (sp.InFlight && sp.AckEliciting)
+            {
+                return sp.SentUs;
+            }
+        }
+        return long.MaxValue;
+    }
+
+    /// <summary>How long in-flight data may go unacknowledged before it is copied onto other paths.</summary>
+    private static long StallTimeoutUs(PathState p) =>
+        p.Rtt.SmoothedUs + Math.Max(4 * p.Rtt.VariationUs, 2 * TargetQueueDelayUs) + MaxAckDelayUs;
+
+    /// <summary>DESIGN.md point 8 and the engine issue: down within max(1 s, 4 × RTT) of silence.</summary>
+    private static long DownTimeoutUs(PathState p) => Math.Max(1_000_000, 4 * p.Rtt.SmoothedUs);
+
+    private static long LivenessCheckTime(PathState p)
+    {
+        if (p.Liveness != PathLiveness.Up || p.BytesInFlight <= 0)
+        {
+            return long.MaxValue;
+        }
+        var oldest = OldestInFlightSentUs(p);
+        if (oldest == long.MaxValue)
+        {
+            return long.MaxValue;
+        }
+        var silentSince = Math.Max(oldest, p.LastAckUs);
+        return p.Stalled ? silentSince + DownTimeoutUs(p) : Math.Min(oldest + StallTimeoutUs(p), silentSince + DownTimeoutUs(p));
+    }
+
+    private void CheckLiveness(PathState p, long nowUs)
+    {
+        if (p.Liveness != PathLiveness.Up || p.BytesInFlight <= 0)
+        {
+            return;
+        }
+        var oldest = OldestInFlightSentUs(p);
+        if (oldest == long.MaxValue)
+        {
+            return;
+        }
+        if (nowUs - Math.Max(oldest, p.LastAckUs) >= DownTimeoutUs(p))
+        {
+            MarkDown(p, nowUs);
+            return;
+        }
+        if (!p.Stalled && nowUs - oldest >= StallTimeoutUs(p))
+        {
+            // Stuck data holds up the receiver's reorder buffer: copy it onto the other paths now.
+            p.Stalled = true;
+            p.NextProbeUs = nowUs;
+            Reinject(p, nowUs, declareLost: false);
+        }
+    }
+
+    private void MarkDown(PathState p, long nowUs)
+    {
+        p.Liveness = PathLiveness.Down;
+        p.Stalled = false;
+        Reinject(p, nowUs, declareLost: true);
+        p.Controller.Reset(nowUs);
+        p.NextProbeUs = nowUs;
+    }
+
+    /// <summary>Sends the path's unacknowledged data again on the other paths, each packet at most once.</summary>
+    private void Reinject(PathState p, long nowUs, bool declareLost)
+    {
+        var sent = p.Sent;
+        for (var pn = sent.Oldest; pn < sent.Next; pn++)
+        {
+            ref var sp = ref sent[pn];
+            if (!sp.InFlight)
+            {
+                continue;
+            }
+            if (declareLost)
+            {
+                DeclareLost(p, ref sp, nowUs);
+                continue;
+            }
+            if (sp.Inner is not null && !sp.Repaired)
+            {
+                var copy = _pool.Rent(sp.Inner.ReadOnlySpan);
+                if (_repairs.TryAdd(copy, sp.Gseq, sp.FirstSentUs))
+                {
+                    sp.Repaired = true;
+                    p.PacketsRepaired++;
+                }
+                else
+                {
+                    _pool.Return(copy);
+                }
+            }
+        }
+        sent.Trim();
+    }
+
+    private long NextProbeTime(PathState p)
+    {
+        if (!p.LinkPresent)
+        {
+            return long.MaxValue;
+        }
+        if (p.Liveness == PathLiveness.Down || p.Stalled)
+        {
+            return p.NextProbeUs;
+        }
+        if (p.LastSendUs == long.MinValue)
+        {
+            return _lastNowUs;
+        }
+        var t = p.LastSendUs + IdleProbeUs;
+        if (_lastDataSendUs > p.LastSendUs)
+        {
+            // Data flows elsewhere while this path is quiet: tell the receiver not to wait for it.
+            t = Math.Min(t, p.LastSendUs + WatermarkProbeUs);
+        }
+        return t;
+    }
+
+    // ------------------------------------------------------------------ output
+
+    /// <summary>
+    /// Writes the next datagram to send into <paramref name="destination"/> (at least MaxDatagramSize bytes)
+    /// and names its path. False when nothing may be sent now.
+    /// </summary>
     public bool TryPollDatagram(long nowUs, Span<byte> destination, out int length, out int pathId)
     {
+        _lastNowUs = nowUs;
         length = 0;
-        pathId = 0;
-        if (!_sendQueue.TryDequeue(out var p))
+        pathId = -1;
+        if (destination.Length < _options.MaxDatagramSize)
+        {
+            throw new ArgumentException($"destination must hold {_options.MaxDatagramSize} bytes", nameof(destination));
+        }
+        if (TryWriteControl(nowUs, destination, out length, out pathId)
+            || TryWriteAck(nowUs, destination, out length, out pathId))
+        {
+            return true;
+        }
+        if (!_established || _closed)
         {
             return false;
         }
-        _queuedBytes -= p.Length;
-        BinaryPrimitives.WriteUInt32BigEndian(destination, _gseq++);
-        p.CopyTo(destination[4..]);
-        length = p.Length + 4;
-        pathId = _nextPath;
-        _nextPath = (_nextPath + 1) % _options.PathCount;
+        return TryWriteProbe(nowUs, destination, out length, out pathId)
+            || TryWriteData(nowUs, destination, out length, out pathId);
+    }
+
+    private bool TryWriteControl(long nowUs, Span<byte> destination, out int length, out int pathId)
+    {
+        length = 0;
+        pathId = -1;
+        if (Role == SessionRole.Initiator && !_established && nowUs >= _nextHelloUs)
+        {
+            if (_helloPathsPending == 0)
+            {
+                _helloPathsPending = AllPathsMask;
+            }
+            var i = System.Numerics.BitOperations.TrailingZeroCount(_helloPathsPending);
+            _helloPathsPending &= ~(1u << i);
+            if (_helloPathsPending == 0)
+            {
+                _nextHelloUs = nowUs + HelloIntervalUs;
+            }
+            var plainLength = ControlFrames.WriteHello(destination[HeaderSize..], LocalSessionId, (byte)_paths.Length, (ushort)_options.MaxDatagramSize);
+            length = Seal(_paths[i], PacketType.Hello, 0, destination, plainLength, nowUs, ackEliciting: false, out _);
+            pathId = i;
+            return true;
+        }
+        if (_helloReplyPathsPending != 0)
+        {
+            var i = System.Numerics.BitOperations.TrailingZeroCount(_helloReplyPathsPending);
+            _helloReplyPathsPending &= ~(1u << i);
+            var plainLength = ControlFrames.WriteHelloReply(destination[HeaderSize..], _peerSessionId, LocalSessionId, (byte)_paths.Length);
+            length = Seal(_paths[i], PacketType.HelloReply, _peerSessionId, destination, plainLength, nowUs, ackEliciting: false, out _);
+            pathId = i;
+            return true;
+        }
+        return false;
+    }
+
+    private bool TryWriteAck(long nowUs, Span<byte> destination, out int length, out int pathId)
+    {
+        length = 0;
+        pathId = -1;
+        if (_peerSessionId == 0)
+        {
+            return false;
+        }
+        PathState? due = null;
+        foreach (var p in _paths)
+        {
+            if (p.AckInfoPending && (p.AckElicitingUnacked >= AckEveryPackets || p.AckDueUs <= nowUs))
+            {
+                due = p;
+                break;
+            }
+        }
+        if (due is null)
+        {
+            return false;
+        }
+        // One ack reports every path with news, so feedback survives the loss of any one path.
+        var blocks = 0;
+        var rangeCount = 0;
+        foreach (var p in _paths)
+        {
+            if (!p.AckInfoPending && p != due)
+            {
+                continue;
+            }
+            if (p.Received.IsEmpty)
+            {
+                p.AckInfoPending = false;
+                continue;
+            }
+            var n = p.Received.CopyTo(_ackRanges.AsSpan(rangeCount));
+            _ackBlocks[blocks++] = new AckBlock
+            {
+                PathId = (byte)p.Id,
+                AckDelayUs = nowUs - p.LargestReceivedUs,
+                RxTimeLargestUs = (uint)p.LargestReceivedUs,
+                RangeStart = rangeCount,
+                RangeCount = n,
+            };
+            rangeCount += n;
+            p.AckInfoPending = false;
+            p.AckElicitingUnacked = 0;
+            p.AckDueUs = long.MaxValue;
+        }
+        if (blocks == 0)
+        {
+            return false;
+        }
+        var target = due.IsUsable ? due : BestFeedbackPath() ?? due;
+        var plainLength = AckFrame.Write(destination[HeaderSize..], _ackBlocks.AsSpan(0, blocks), _ackRanges.AsSpan(0, rangeCount));
+        length = Seal(target, PacketType.Ack, _peerSessionId, destination, plainLength, nowUs, ackEliciting: false, out _);
+        pathId = target.Id;
         return true;
     }
 
+    private PathState? BestFeedbackPath()
+    {
+        PathState? best = null;
+        foreach (var p in _paths)
+        {
+            if (p.IsUsable && (best is null || p.Rtt.SmoothedUs < best.Rtt.SmoothedUs))
+            {
+                best = p;
+            }
+        }
+        return best;
+    }
+
+    private bool TryWriteProbe(long nowUs, Span<byte> destination, out int length, out int pathId)
+    {
+        length = 0;
+        pathId = -1;
+        foreach (var p in _paths)
+        {
+            if (NextProbeTime(p) > nowUs)
+            {
+                continue;
+            }
+            if (p.Liveness == PathLiveness.Down || p.Stalled)
+            {
+                p.NextProbeUs = nowUs + (p.Liveness == PathLiveness.Down ? DownProbeUs : Math.Max(p.Rtt.SmoothedUs, 10_000));
+            }
+            var plainLength = ProbeFrame.Write(destination[HeaderSize..], (uint)_nextGseq, 0, 0);
+            length = Seal(p, PacketType.Probe, _peerSessionId, destination, plainLength, nowUs, ackEliciting: true, out _);
+            pathId = p.Id;
+            return true;
+        }
+        return false;
+    }
+
+    private bool TryWriteData(long nowUs, Span<byte> destination, out int length, out int pathId)
+    {
+        length = 0;
+        pathId = -1;
+        var queued = _repairs.Count + _sendQueue.Count;
+        if (queued == 0)
+        {
+            return false;
+        }
+        var datagramBytes = _options.MaxDatagramSize;
+        var i = _scheduler.SelectPath(_paths, new ScheduleRequest(nowUs, datagramBytes, queued), out _dataRetryUs);
+        if (i < 0)
+        {
+            return false;
+        }
+        PacketBuffer inner;
+        long gseq;
+        long firstSentUs;
+        var isRepair = _repairs.TryTake(out var repair);
+        if (isRepair)
+        {
+            inner = repair.Inner;
+            gseq = repair.Gseq;
+            firstSentUs = repair.FirstSentUs;
+        }
+        else
+        {
+            if (!_sendQueue.TryDequeue(nowUs, out var fresh))
+            {
+                return false; // CoDel dropped what was queued
+            }
+            inner = fresh;
+            gseq = _nextGseq++;
+            firstSentUs = nowUs;
+        }
+        var p = _paths[i];
+        var plain = destination[HeaderSize..];
+        DataFrame.WriteHeader(plain, (uint)gseq);
+        inner.ReadOnlySpan.CopyTo(plain[DataFrame.HeaderSize..]);
+        length = Seal(p, PacketType.Data, _peerSessionId, destination, DataFrame.HeaderSize + inner.Length, nowUs, ackEliciting: true, out var pn);
+        ref var sp = ref p.Sent[pn];
+        sp.Inner = inner;
+        sp.Gseq = gseq;
+        sp.FirstSentUs = firstSentUs;
+        sp.Repaired = isRepair;
+        sp.AppLimited = _sendQueue.Count == 0 && _repairs.Count == 0;
+        p.DataBytesSent += inner.Length;
+        p.LastDataSendUs = nowUs;
+        _lastDataSendUs = nowUs;
+        // Pacing: allow a burst of about two packets of credit, not more.
+        var interval = p.PacingIntervalUs(length);
+        p.NextSendUs = Math.Max(p.NextSendUs, nowUs - 2 * interval) + interval;
+        _scheduler.OnSent(p, length, nowUs);
+        pathId = i;
+        return true;
+    }
+
+    /// <summary>Writes the clear header, seals the plaintext behind it, and records the packet on the path.</summary>
+    private int Seal(PathState p, PacketType type, uint receiverId, Span<byte> destination, int plainLength, long nowUs, bool ackEliciting, out ulong pn)
+    {
+        if (p.Sent.IsFull)
+        {
+            // The ring holds one path's packets from the oldest unresolved one: when it is full, the oldest is given up.
+            ref var oldest = ref p.Sent[p.Sent.Oldest];
+            if (oldest.InFlight)
+            {
+                DeclareLost(p, ref oldest, nowUs);
+            }
+            else if (oldest.Inner is not null)
+            {
+                _pool.Return(oldest.Inner);
+                oldest.Inner = null;
+            }
+            p.Sent.Trim();
+        }
+        ref var sp = ref p.Sent.Add(out pn);
+        new ClearHeader(type, receiverId, (byte)p.Id, pn).Write(destination);
+        var length = _seal.Seal(destination, HeaderSize, plainLength, new ClearHeader(type, receiverId, (byte)p.Id, pn).Nonce);
+        sp.SentUs = nowUs;
+        sp.Bytes = length;
+        sp.AckEliciting = ackEliciting;
+        if (ackEliciting)
+        {
+            sp.InFlight = true;
+            p.BytesInFlight += length;
+            sp.DeliveredAtSend = p.Delivered;
+            sp.DeliveredRxTimeAtSend = p.DeliveredRxTime;
+            sp.HasDeliveredSnapshot = p.HasDeliveredRxTime;
+            p.Controller.OnPacketSent(nowUs, length, p.BytesInFlight);
+        }
+        p.PacketsSent++;
+        p.BytesSent += length;
+        p.LastSendUs = nowUs;
+        return length;
+    }
+
+    /// <summary>Copies the next in-order inner packet into <paramref name="destination"/>. False when none is ready.</summary>
     public bool TryPollInner(Span<byte> destination, out int length)
     {
         length = 0;
-        if (!_delivered.TryDequeue(out var p))
+        if (!_reorder.TryRelease(_lastNowUs, out var packet))
         {
             return false;
         }
-        p.CopyTo(destination);
-        length = p.Length;
-        LastReleaseHoldUs = 0;
+        packet.ReadOnlySpan.CopyTo(destination);
+        length = packet.Length;
+        LastReleaseHoldUs = _lastNowUs - packet.TimestampUs;
+        _pool.Return(packet);
         return true;
     }
 
-    public void HandleTimeout(long nowUs)
-    {
-    }
+    // ------------------------------------------------------------------ link layer
 
+    /// <summary>The link layer reports an interface gone or back: stop or resume using the path at once.</summary>
     public void SetPathUp(int pathId, bool up, long nowUs)
     {
+        _lastNowUs = nowUs;
+        var p = _paths[pathId];
+        if (p.LinkPresent == up)
+        {
+            return;
+        }
+        p.LinkPresent = up;
+        if (!up)
+        {
+            MarkDown(p, nowUs);
+            _reorder.SetPathActive(pathId, false, nowUs);
+        }
+        else
+        {
+            p.NextProbeUs = nowUs;
+        }
     }
 
-    public PathStats GetPathStats(int pathId) => new(pathId, true, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+    public PathStats GetPathStats(int pathId)
+    {
+        var p = _paths[pathId];
+        return new PathStats(
+            pathId,
+            p.Liveness == PathLiveness.Up && p.LinkPresent,
+            p.Rtt.HasSample ? p.Rtt.SmoothedUs : 0,
+            p.Rtt.HasSample ? p.Rtt.MinUs : 0,
+            p.Rtt.LatestUs,
+            p.Controller.PacingRate,
+            p.Controller.CongestionWindow,
+            p.BytesInFlight,
+            p.PacketsSent,
+            p.BytesSent,
+            p.DataBytesSent,
+            p.PacketsLost,
+            p.PacketsRepaired);
+    }
 }

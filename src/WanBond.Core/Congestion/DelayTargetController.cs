@@ -1,0 +1,119 @@
+using WanBond.Core.Paths;
+
+namespace WanBond.Core.Congestion;
+
+/// <summary>
+/// Delay-based control in the spirit of BBR and Copa, tuned for mobile links whose capacity
+/// moves by 2x within a fraction of a second: pace at the recently measured delivery rate,
+/// scaled up while the forward queueing delay is below a small target and down while above it,
+/// and cap what is in flight at about one delivery-rate × (min RTT + a little queue).
+/// The modem buffer then stays nearly empty, so path delays stay small and predictable.
+/// </summary>
+public sealed class DelayTargetController : ICongestionController
+{
+    private const int Mss = 1500;
+    private const long InitialWindow = 10 * Mss;
+    private const long MinWindow = 4 * Mss;
+    private const long MinRate = 16_000; // 128 kbit/s: a path never paces slower than this
+
+    private readonly long _targetUs;
+    private readonly WindowedMax _bandwidth;
+    private bool _startup = true;
+    private long _cwnd = InitialWindow;
+    private long _pacing;
+    private long _startupBestRate;
+    private int _startupStalls;
+    private long _lastStartupCheckUs;
+
+    /// <param name="targetQueueDelayUs">Queueing delay to aim at above the path's minimum.</param>
+    /// <param name="bandwidthWindowUs">How long a measured delivery rate is trusted.</param>
+    public DelayTargetController(long targetQueueDelayUs = 20_000, long bandwidthWindowUs = 200_000)
+    {
+        _targetUs = targetQueueDelayUs;
+        _bandwidth = new WindowedMax(bandwidthWindowUs);
+        _pacing = InitialWindow * 1_000_000 / RttEstimator.InitialRttUs * 2;
+    }
+
+    public long CongestionWindow => _cwnd;
+
+    public long PacingRate => _pacing;
+
+    /// <summary>Still doubling to find the path's capacity.</summary>
+    public bool InStartup => _startup;
+
+    public long BandwidthEstimate => _bandwidth.Value;
+
+    public void OnPacketSent(long nowUs, int bytes, long bytesInFlight)
+    {
+    }
+
+    public void OnAck(in AckSample sample)
+    {
+        if (sample.DeliveryRateBps > 0 && (!sample.AppLimited || sample.DeliveryRateBps > _bandwidth.Value))
+        {
+            _bandwidth.Add(sample.DeliveryRateBps, sample.NowUs);
+        }
+        var bw = _bandwidth.Value;
+        var rtt = Math.Max(sample.MinRttUs, 1_000);
+
+        if (_startup)
+        {
+            _cwnd += sample.BytesAcked;
+            if (sample.QueueDelayUs > _targetUs)
+            {
+                _startup = false;
+            }
+            else if (bw > 0 && sample.NowUs - _lastStartupCheckUs >= rtt)
+            {
+                // Leave startup when the rate stops growing by 25% per round (BBR's full-pipe test).
+                _lastStartupCheckUs = sample.NowUs;
+                if (bw >= _startupBestRate * 5 / 4)
+                {
+                    _startupBestRate = bw;
+                    _startupStalls = 0;
+                }
+                else if (++_startupStalls >= 3)
+                {
+                    _startup = false;
+                }
+            }
+            _pacing = Math.Max(MinRate, bw > 0 ? 2 * bw : _cwnd * 1_000_000 / Math.Max(sample.SrttUs, 1_000) * 2);
+            if (!_startup)
+            {
+                _cwnd = Math.Max(MinWindow, bw * (rtt + 2 * _targetUs) / 1_000_000);
+            }
+            return;
+        }
+
+        if (bw <= 0)
+        {
+            return;
+        }
+        // Gain from the queueing delay: 1.5 with an empty queue, 1 at the target, down to 0.5.
+        var error = (double)(_targetUs - sample.QueueDelayUs) / _targetUs;
+        var gain = Math.Clamp(1.0 + 0.5 * error, 0.5, 1.5);
+        _pacing = Math.Max(MinRate, (long)(bw * gain));
+        _cwnd = Math.Max(MinWindow, bw * (rtt + 2 * _targetUs) / 1_000_000);
+    }
+
+    public void OnPacketLost(long nowUs, int bytes, long sentUs)
+    {
+        // Delay, not loss, is the signal: mobile links lose packets at random. A loss in startup
+        // means a buffer overflowed, so stop doubling.
+        if (_startup && _bandwidth.HasValue)
+        {
+            _startup = false;
+            _cwnd = Math.Max(MinWindow, _bandwidth.Value * (RttEstimator.InitialRttUs / 4 + 2 * _targetUs) / 1_000_000);
+        }
+    }
+
+    public void Reset(long nowUs)
+    {
+        _bandwidth.Reset();
+        _startup = true;
+        _startupBestRate = 0;
+        _startupStalls = 0;
+        _cwnd = InitialWindow;
+        _pacing = InitialWindow * 1_000_000 / RttEstimator.InitialRttUs * 2;
+    }
+}

@@ -1,0 +1,36 @@
+namespace WanBond.Core.Wire;
+
+/// <summary>
+/// The type nibble of a <see cref="ClearHeader"/>. Values are wire values: never renumber.
+/// </summary>
+public enum PacketType : byte
+{
+    /// <summary>An inner IP packet with its global sequence number (<see cref="DataFrame"/>).</summary>
+    Data = 1,
+
+    /// <summary>Per-path selective acknowledgements (<see cref="AckFrame"/>).</summary>
+    Ack = 2,
+
+    /// <summary>Ack-eliciting keepalive / path probe (<see cref="ProbeFrame"/>).</summary>
+    Probe = 3,
+
+    /// <summary>Initiator opens a session; sent on every path with receiver session id 0.</summary>
+    Hello = 4,
+
+    /// <summary>Responder accepts a <see cref="Hello"/> and names its own session id.</summary>
+    HelloReply = 5,
+
+    /// <summary>Either side ends the session.</summary>
+    Close = 6,
+
+    // 7 is unassigned: parsed as UnknownType.
+
+    /// <summary>Reserved for the security layer's handshake; no payload parser in v1.</summary>
+    HandshakeInitiation = 8,
+
+    /// <summary>Reserved for the security layer's handshake; no payload parser in v1.</summary>
+    HandshakeResponse = 9,
+
+    /// <summary>Reserved for the security layer's DoS cookie; no payload parser in v1.</summary>
+    CookieReply = 10,
+}

@@ -1,1 +1,6 @@
-return 0;
+using System.CommandLine;
+using WanBond.Cli;
+
+var root = new RootCommand("wanbond: bonds several internet links (mobile modems) into one tunnel between a router and a proxy.");
+root.Subcommands.Add(SimCommand.Create());
+return CommandLineRunner.Run(root, args);

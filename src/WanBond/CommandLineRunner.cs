@@ -1,0 +1,21 @@
+using System.CommandLine;
+
+namespace WanBond.Cli;
+
+/// <summary>Parses and invokes; a parse error becomes one line on stderr and exit code 2 (no help dump, no stack trace).</summary>
+internal static class CommandLineRunner
+{
+    public const int UsageExitCode = 2;
+
+    public static int Run(RootCommand root, string[] args)
+    {
+        var result = root.Parse(args);
+        if (result.Errors.Count > 0)
+        {
+            string command = result.CommandResult.Command is RootCommand ? "wanbond" : "wanbond " + result.CommandResult.Command.Name;
+            Console.Error.WriteLine($"{command}: {result.Errors[0].Message} (see {command} --help)");
+            return UsageExitCode;
+        }
+        return result.Invoke();
+    }
+}

@@ -1,0 +1,117 @@
+using System.CommandLine;
+using System.Diagnostics;
+using WanBond.Sim;
+
+namespace WanBond.Cli;
+
+/// <summary>`wanbond sim`: the flags and their help; parsing and validation live in WanBond.Sim.</summary>
+internal static class SimCommand
+{
+    public static Command Create()
+    {
+        var link = new Option<string[]>("--link")
+        {
+            HelpName = "UP_TRACE,DOWN_TRACE,DELAY_MS[,QUEUE_MS[,LOSS]]",
+            Description = "A trace-driven link (repeatable). UP_TRACE carries router→proxy, DOWN_TRACE proxy→router: Mahimahi files, " +
+                "by path or by the name of a bundled trace (e.g. TMobile-LTE-short.up); a bundled pair name (TMobile-LTE-short) may replace both. " +
+                "DELAY_MS: one-way propagation delay each way. QUEUE_MS: drop-tail queue at the trace's mean rate (default 200). LOSS: random loss probability 0..1 (default 0).",
+        };
+        var linkRate = new Option<string[]>("--link-rate")
+        {
+            HelpName = "MBIT,DELAY_MS[,QUEUE_MS[,LOSS]]",
+            Description = "A constant-rate link, MBIT Mbit/s each way (repeatable). Path ids: --link links first, then --link-rate links, in order.",
+        };
+        var workload = new Option<string>("--workload")
+        {
+            HelpName = "bulk|cbr:MBIT|tcp:N",
+            Description = "bulk: one always-backlogged UDP flow; cbr:MBIT: constant-rate UDP; tcp:N: N backlogged NewReno flows (default bulk).",
+        };
+        var direction = new Option<string>("--direction")
+        {
+            HelpName = "down|up",
+            Description = "Data direction: down = proxy→router over the .down traces, up = router→proxy over the .up traces (default down).",
+        };
+        var scheduler = new Option<string>("--scheduler")
+        {
+            HelpName = "adaptive|roundrobin|weighted|minrtt",
+            Description = "The engine's path scheduler (default adaptive).",
+        };
+        var duration = new Option<string>("--duration")
+        {
+            HelpName = "SECONDS",
+            Description = "Simulated time; all metrics cover the whole run, start-up included (default 30).",
+        };
+        var seed = new Option<string>("--seed")
+        {
+            HelpName = "N",
+            Description = "Seed for random loss and flow start offsets; same arguments and seed give byte-identical output (default 1).",
+        };
+        var cut = new Option<string[]>("--cut")
+        {
+            HelpName = "LINK_INDEX@START_S[-END_S]",
+            Description = "Link LINK_INDEX carries nothing in either direction from START_S to END_S (or to the end); queued packets wait. The engine is not told (repeatable).",
+        };
+        var timeline = new Option<string>("--timeline")
+        {
+            HelpName = "MS",
+            Description = "Also report goodput and each path's carried Mbit/s per MS-millisecond interval.",
+        };
+        var noTunnel = new Option<bool>("--no-tunnel")
+        {
+            Description = "Baseline: run the workload straight over the single given link, without the engine.",
+        };
+        var json = new Option<bool>("--json")
+        {
+            Description = "Print one JSON object instead of a table.",
+        };
+        var command = new Command("sim", "Simulate the tunnel over emulated links (deterministic discrete-event simulation) and report goodput, delay and per-path figures.")
+        {
+            link, linkRate, workload, direction, scheduler, duration, seed, cut, timeline, noTunnel, json,
+        };
+        command.SetAction(parse =>
+        {
+            var arguments = new SimArguments
+            {
+                Links = parse.GetValue(link) ?? [],
+                LinkRates = parse.GetValue(linkRate) ?? [],
+                Cuts = parse.GetValue(cut) ?? [],
+                Workload = parse.GetValue(workload),
+                Direction = parse.GetValue(direction),
+                Scheduler = parse.GetValue(scheduler),
+                Duration = parse.GetValue(duration),
+                Seed = parse.GetValue(seed),
+                Timeline = parse.GetValue(timeline),
+                NoTunnel = parse.GetValue(noTunnel),
+            };
+            return Run(arguments, parse.GetValue(json));
+        });
+        return command;
+    }
+
+    private static int Run(SimArguments arguments, bool json)
+    {
+        Scenario scenario;
+        try
+        {
+            scenario = new ScenarioParser().Parse(arguments);
+        }
+        catch (SimUsageException e)
+        {
+            Console.Error.WriteLine($"wanbond sim: {e.Message}");
+            return CommandLineRunner.UsageExitCode;
+        }
+        var clock = Stopwatch.StartNew();
+        var result = Simulation.Run(scenario);
+        if (json)
+        {
+            Console.Out.Write(ReportWriter.ToJson(result));
+            Console.Out.Write('\n');
+        }
+        else
+        {
+            Console.Out.Write(ReportWriter.ToText(result));
+            Console.Error.WriteLine($"(simulated {scenario.DurationS} s in {clock.Elapsed.TotalSeconds:F2} s wall time)");
+        }
+        return 0;
+    }
+}

@@ -25,6 +25,11 @@ public sealed class DelayTargetController : ICongestionController
     private long _startupBestRate;
     private int _startupStalls;
     private long _lastStartupCheckUs;
+    private long _nextDrainUs = long.MinValue;
+    private long _drainEndUs = long.MinValue;
+
+    /// <summary>How often the path's queue is emptied for a moment, so the minimum RTT and one-way delay stay true (as BBR's ProbeRTT).</summary>
+    public const long DrainIntervalUs = 10_000_000;
 
     /// <param name="targetQueueDelayUs">Queueing delay to aim at above the path's minimum.</param>
     /// <param name="bandwidthWindowUs">How long a measured delivery rate is trusted.</param>
@@ -81,7 +86,7 @@ public sealed class DelayTargetController : ICongestionController
             _pacing = Math.Max(MinRate, bw > 0 ? 2 * bw : _cwnd * 1_000_000 / Math.Max(sample.SrttUs, 1_000) * 2);
             if (!_startup)
             {
-                _cwnd = Math.Max(MinWindow, bw * (rtt + 2 * _targetUs) / 1_000_000);
+                _cwnd = Math.Max(MinWindow, bw * (rtt + _targetUs) / 1_000_000 + 2 * Mss);
             }
             return;
         }
@@ -90,11 +95,35 @@ public sealed class DelayTargetController : ICongestionController
         {
             return;
         }
-        // Gain from the queueing delay: 1.5 with an empty queue, 1 at the target, down to 0.5.
-        var error = (double)(_targetUs - sample.QueueDelayUs) / _targetUs;
-        var gain = Math.Clamp(1.0 + 0.5 * error, 0.5, 1.5);
-        _pacing = Math.Max(MinRate, (long)(bw * gain));
-        _cwnd = Math.Max(MinWindow, bw * (rtt + 2 * _targetUs) / 1_000_000);
+        if (_nextDrainUs == long.MinValue)
+        {
+            _nextDrainUs = sample.NowUs + DrainIntervalUs;
+        }
+        if (sample.NowUs >= _nextDrainUs)
+        {
+            _nextDrainUs = sample.NowUs + DrainIntervalUs;
+            _drainEndUs = sample.NowUs + Math.Max(sample.SrttUs, 50_000) * 3 / 2;
+        }
+        if (sample.NowUs < _drainEndUs)
+        {
+            // A little less than a bandwidth-delay product in flight: the modem queue empties while
+            // the link stays nearly busy, so draining costs almost no throughput.
+            _cwnd = Math.Max(MinWindow, bw * rtt * 85 / 100_000_000);
+            _pacing = Math.Max(MinRate, bw);
+            return;
+        }
+        // The window, not the pacer, sets the queue: one bandwidth-delay product plus the target
+        // queue. A window closes on itself through ack clocking, where a rate loop on a delayed
+        // delay signal oscillates and lets the modem's queue run dry. When the queue is well past
+        // the target (capacity fell faster than the max filter forgets), size it from the latest
+        // sample instead, to drain now.
+        if (sample.QueueDelayUs > 2 * _targetUs && sample.DeliveryRateBps > 0)
+        {
+            bw = Math.Min(bw, sample.DeliveryRateBps);
+        }
+        _cwnd = Math.Max(MinWindow, bw * (rtt + _targetUs) / 1_000_000 + 2 * Mss);
+        // Pace a little above the estimate so a rise in capacity shows up as a higher delivery rate.
+        _pacing = Math.Max(MinRate, bw * 5 / 4);
     }
 
     public void OnPacketLost(long nowUs, int bytes, long sentUs)

@@ -52,7 +52,7 @@ public sealed class PathState
     public bool HasDeliveredRxTime { get; set; }
 
     /// <summary>One-way delay (receiver clock − sender clock, wrapping) of the freshest sample, and its windowed minimum: their difference is the forward queueing delay, immune to clock offset.</summary>
-    public WindowedMin OneWayDelayMin { get; } = new(10_000_000);
+    public WindowedMin OneWayDelayMin { get; } = new(20_000_000);
     public long QueueDelayUs { get; set; }
 
     /// <summary>Bytes acknowledged in the current and the last complete 500 ms window (the `weighted` baseline's speed test, as gobonding's).</summary>

@@ -11,7 +11,7 @@ public sealed class RttEstimator
 
     private readonly WindowedMin _min;
 
-    public RttEstimator(long minWindowUs = 10_000_000)
+    public RttEstimator(long minWindowUs = 20_000_000)
     {
         _min = new WindowedMin(minWindowUs);
     }

@@ -6,8 +6,10 @@ namespace WanBond.Core.Scheduling;
 /// The adaptive scheduler (DESIGN.md point 3): among paths whose congestion window has room,
 /// send where the packet is predicted to arrive first (pacer wait + one-way delay). A slower
 /// path that is free now gets the packet only if it still arrives no later than the fastest path
-/// could deliver it after draining everything queued ahead (the ECF rule), so a short queue
-/// waits for the fast path and a long one uses every path.
+/// could deliver it after draining everything queued ahead (the ECF rule), or if the sender has
+/// been backlogged for longer than the delay the slow path adds (then the fast path alone cannot
+/// keep up, and waiting would only move the delay from the receiver's reorder buffer into the
+/// sender's queue). So a light load rides the fast path and a heavy one uses every path.
 /// </summary>
 public sealed class EarliestArrivalScheduler : IScheduler
 {
@@ -62,7 +64,8 @@ public sealed class EarliestArrivalScheduler : IScheduler
                 continue;
             }
             var arrival = now + p.PacingIntervalUs(bytes) + p.OneWayDelayEstimateUs;
-            if (arrival <= drainArrival && arrival < altArrival)
+            var worthIt = arrival <= drainArrival || request.BacklogUs >= arrival - bestArrival;
+            if (worthIt && arrival < altArrival)
             {
                 alt = i;
                 altArrival = arrival;

@@ -6,7 +6,9 @@ namespace WanBond.Core.Scheduling;
 /// <param name="NowUs">Current time.</param>
 /// <param name="PacketBytes">Datagram size of the packet to place.</param>
 /// <param name="QueuedPackets">Packets waiting to be sent, this one included.</param>
-public readonly record struct ScheduleRequest(long NowUs, int PacketBytes, int QueuedPackets);
+/// <param name="BacklogUs">How long the sender queue has been non-empty without a break: a busy period
+/// longer than the paths' delay difference means the fast paths alone cannot keep up.</param>
+public readonly record struct ScheduleRequest(long NowUs, int PacketBytes, int QueuedPackets, long BacklogUs = 0);
 
 /// <summary>Chooses the path for each data packet.</summary>
 public interface IScheduler

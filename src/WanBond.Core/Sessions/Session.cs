@@ -30,7 +30,7 @@ public sealed class Session
     public const long HelloIntervalUs = 250_000;
 
     /// <summary>A path that carried nothing for this long gets a probe (keeps RTT fresh, NAT mappings open, and tells the receiver what it need not wait for).</summary>
-    public const long IdleProbeUs = 250_000;
+    public const long IdleProbeUs = 100_000;
 
     /// <summary>A path that carried no data for this long while others did gets a watermark probe, so the receiver need not wait on it.</summary>
     public const long WatermarkProbeUs = 20_000;
@@ -39,7 +39,7 @@ public sealed class Session
     public const long DownProbeUs = 200_000;
 
     /// <summary>Target forward queueing delay of the delay-based controller.</summary>
-    public const long TargetQueueDelayUs = 20_000;
+    public static readonly long TargetQueueDelayUs = long.Parse(Environment.GetEnvironmentVariable("WB_T") ?? "20000", System.Globalization.CultureInfo.InvariantCulture);
 
     private const int HeaderSize = ClearHeader.Size;
 
@@ -67,6 +67,8 @@ public sealed class Session
     private long _dataRetryUs = long.MaxValue;
     private long _lastNowUs;
     private long _lastDataSendUs = long.MinValue;
+    private int _nextFeedbackPath;
+    private long _backlogSinceUs;
     private readonly long[] _lastOwdBase;
     private readonly bool[] _hasOwdBase;
 
@@ -169,6 +171,10 @@ public sealed class Session
         {
             Drops.Increment(DropReason.BadLength);
             return false;
+        }
+        if (_sendQueue.Count == 0 && _repairs.Count == 0)
+        {
+            _backlogSinceUs = nowUs;
         }
         return _sendQueue.Enqueue(ipPacket, nowUs);
     }
@@ -331,6 +337,7 @@ public sealed class Session
             Drops.Increment(reason);
             return;
         }
+        var receiverNow = 0u;
         for (var b = 0; b < blockCount; b++)
         {
             ref readonly var block = ref _ackBlocks[b];
@@ -340,6 +347,44 @@ public sealed class Session
                 continue;
             }
             ProcessAckBlock(_paths[block.PathId], in block, nowUs);
+            if (b == 0 || (int)(block.RxTimeLargestUs - receiverNow) > 0)
+            {
+                receiverNow = block.RxTimeLargestUs;
+            }
+        }
+        StallOverduePaths(receiverNow, nowUs);
+    }
+
+    /// <summary>
+    /// Cross-path lateness: the ack says what the receiver's clock read when it last heard from any
+    /// path. A packet on another path that should, by that path's one-way delay, have arrived well
+    /// before then, and that this ack does not report, is late: its path has stalled (an outage, a
+    /// handover). Its data is copied onto the other paths now, an RTT sooner than a timer would.
+    /// One-way delays of all paths share the same clock offset, so comparing them needs no sync.
+    /// </summary>
+    private void StallOverduePaths(uint receiverNow, long nowUs)
+    {
+        foreach (var p in _paths)
+        {
+            if (!p.IsUsable || p.BytesInFlight <= 0 || !_hasOwdBase[p.Id])
+            {
+                continue;
+            }
+            var oldest = OldestInFlightSentUs(p);
+            if (oldest == long.MaxValue)
+            {
+                continue;
+            }
+            var expectedOwd = (uint)(_lastOwdBase[p.Id] + p.OneWayDelayMin.Value + p.QueueDelayUs);
+            var expectedArrival = (uint)oldest + expectedOwd;
+            var margin = Math.Max(2 * TargetQueueDelayUs, 25_000) + p.Rtt.VariationUs / 2;
+            if ((int)(receiverNow - expectedArrival) > margin)
+            {
+                if (Dbg) { Console.Error.WriteLine($"{nowUs/1000} overdue p{p.Id} late={(int)(receiverNow - expectedArrival)/1000}ms q={p.QueueDelayUs/1000} inflight={p.BytesInFlight}"); }
+                p.Stalled = true;
+                p.NextProbeUs = nowUs;
+                Reinject(p, nowUs, declareLost: false);
+            }
         }
     }
 
@@ -646,14 +691,18 @@ public sealed class Session
         if (!p.Stalled && nowUs - oldest >= StallTimeoutUs(p))
         {
             // Stuck data holds up the receiver's reorder buffer: copy it onto the other paths now.
+            if (Dbg) { Console.Error.WriteLine($"{nowUs/1000} stall-timer p{p.Id}"); }
             p.Stalled = true;
             p.NextProbeUs = nowUs;
             Reinject(p, nowUs, declareLost: false);
         }
     }
 
+    private static readonly bool Dbg = Environment.GetEnvironmentVariable("WB_DEBUG") == "1";
+
     private void MarkDown(PathState p, long nowUs)
     {
+        if (Dbg) { Console.Error.WriteLine($"{nowUs/1000} DOWN p{p.Id}"); }
         p.Liveness = PathLiveness.Down;
         p.Stalled = false;
         Reinject(p, nowUs, declareLost: true);
@@ -831,24 +880,29 @@ public sealed class Session
         {
             return false;
         }
-        var target = due.IsUsable ? due : BestFeedbackPath() ?? due;
+        var target = NextFeedbackPath() ?? due;
         var plainLength = AckFrame.Write(destination[HeaderSize..], _ackBlocks.AsSpan(0, blocks), _ackRanges.AsSpan(0, rangeCount));
         length = Seal(target, PacketType.Ack, _peerSessionId, destination, plainLength, nowUs, ackEliciting: false, out _);
         pathId = target.Id;
         return true;
     }
 
-    private PathState? BestFeedbackPath()
+    /// <summary>
+    /// Acks take turns on the usable paths: each one reports every path, so feedback keeps flowing
+    /// when one link's uplink dies while its downlink still carries data (common on mobile links).
+    /// </summary>
+    private PathState? NextFeedbackPath()
     {
-        PathState? best = null;
-        foreach (var p in _paths)
+        for (var k = 0; k < _paths.Length; k++)
         {
-            if (p.IsUsable && (best is null || p.Rtt.SmoothedUs < best.Rtt.SmoothedUs))
+            var p = _paths[(_nextFeedbackPath + k) % _paths.Length];
+            if (p.IsUsable)
             {
-                best = p;
+                _nextFeedbackPath = (p.Id + 1) % _paths.Length;
+                return p;
             }
         }
-        return best;
+        return null;
     }
 
     private bool TryWriteProbe(long nowUs, Span<byte> destination, out int length, out int pathId)
@@ -883,7 +937,7 @@ public sealed class Session
             return false;
         }
         var datagramBytes = _options.MaxDatagramSize;
-        var i = _scheduler.SelectPath(_paths, new ScheduleRequest(nowUs, datagramBytes, queued), out _dataRetryUs);
+        var i = _scheduler.SelectPath(_paths, new ScheduleRequest(nowUs, datagramBytes, queued, nowUs - _backlogSinceUs), out _dataRetryUs);
         if (i < 0)
         {
             return false;

@@ -12,7 +12,8 @@ namespace WanBond.Core.Congestion;
 public sealed class DelayTargetController : ICongestionController
 {
     private const int Mss = 1500;
-    private const long InitialWindow = 10 * Mss;
+    private const long InitialWindow = 20 * Mss;
+    private const long InitialPacingRate = InitialWindow * 1_000_000 / 50_000; // a window per 50 ms
     private const long MinWindow = 4 * Mss;
     private const long MinRate = 16_000; // 128 kbit/s: a path never paces slower than this
 
@@ -31,7 +32,7 @@ public sealed class DelayTargetController : ICongestionController
     {
         _targetUs = targetQueueDelayUs;
         _bandwidth = new WindowedMax(bandwidthWindowUs);
-        _pacing = InitialWindow * 1_000_000 / RttEstimator.InitialRttUs * 2;
+        _pacing = InitialPacingRate;
     }
 
     public long CongestionWindow => _cwnd;
@@ -114,6 +115,6 @@ public sealed class DelayTargetController : ICongestionController
         _startupBestRate = 0;
         _startupStalls = 0;
         _cwnd = InitialWindow;
-        _pacing = InitialWindow * 1_000_000 / RttEstimator.InitialRttUs * 2;
+        _pacing = InitialPacingRate;
     }
 }

@@ -28,7 +28,7 @@ public sealed class ReorderBuffer
     private readonly long[] _arrivals;
     private int _arrivalHead;
     private int _arrivalCount;
-    private long _minActiveWatermark;
+    private long _lossFrontier; // gseqs below it can no longer arrive on any active path (and were sent)
     private long _lostThrough; // holes below this gseq (inside the window) have a _lostAtUs mark
 
     /// <param name="pathCount">Paths, numbered 0..pathCount-1; all start active with watermark 0.</param>
@@ -192,12 +192,13 @@ public sealed class ReorderBuffer
     {
         CheckPath(pathId);
         _active[pathId] = active;
-        UpdateMinActiveWatermark();
+        UpdateLossFrontier();
         MarkLost(nowUs);
     }
 
     /// <summary>
-    /// The head packet if present, skipping holes whose time has come. Call until false after each input.
+    /// The head packet if present, skipping holes whose time has come (a lost hole even when nothing waits
+    /// behind it, a late one only when it blocks a packet). Call until false after each input.
     /// The packet's <see cref="PacketBuffer.Sequence"/> is its gseq, <see cref="PacketBuffer.TimestampUs"/> its
     /// arrival time, <see cref="PacketBuffer.Tag"/> its path. The caller returns it to the pool.
     /// </summary>
@@ -220,13 +221,31 @@ public sealed class ReorderBuffer
                 packet = p;
                 return true;
             }
-            // A hole blocking nothing costs nothing: leave it, it may still be filled.
-            if (Count == 0 || nowUs < HoleDeadlineUs(s))
+            long lostAt = _lostAtUs[s];
+            if (Count == 0)
+            {
+                // Only a known loss is skipped when nothing waits behind it, so that whether a late
+                // repair is accepted does not depend on what else happens to be held.
+                if (lostAt == NotLost || nowUs < SaturatingAdd(lostAt, RepairWaitUs))
+                {
+                    packet = null;
+                    return false;
+                }
+                if (RepairWaitUs == 0 && _lossFrontier > NextExpected + 1)
+                {
+                    // Every gseq below the frontier is lost and due: one jump, however far a probe announced.
+                    SkippedLost += _lossFrontier - NextExpected;
+                    SkipTo(_lossFrontier);
+                    MarkLost(nowUs);
+                    continue;
+                }
+            }
+            else if (nowUs < HoleDeadlineUs(s))
             {
                 packet = null;
                 return false;
             }
-            if (_lostAtUs[s] != NotLost)
+            if (lostAt != NotLost)
             {
                 SkippedLost++;
             }
@@ -244,14 +263,15 @@ public sealed class ReorderBuffer
     /// if it can now, <see cref="long.MaxValue"/> if never.</summary>
     public long NextDeadlineUs(long nowUs)
     {
-        if (Count == 0)
-        {
-            return long.MaxValue;
-        }
         int s = Slot(NextExpected);
         if (_slots[s] is not null)
         {
             return nowUs;
+        }
+        if (Count == 0)
+        {
+            long lostAt = _lostAtUs[s];
+            return lostAt == NotLost ? long.MaxValue : Math.Max(nowUs, SaturatingAdd(lostAt, RepairWaitUs));
         }
         return Math.Max(nowUs, HoleDeadlineUs(s));
     }
@@ -310,15 +330,8 @@ public sealed class ReorderBuffer
         {
             if (Count == 0)
             {
-                // Nothing held: jump instead of walking a possibly huge gap; only the last Capacity gseqs touch slots.
-                for (long g = Math.Max(NextExpected, target - Capacity); g < target; g++)
-                {
-                    Depart(g, released: false);
-                }
                 SkippedOverflow += target - NextExpected;
-                NextExpected = target;
-                _arrivalHead = 0;
-                _arrivalCount = 0;
+                SkipTo(target);
                 return;
             }
             int s = Slot(NextExpected);
@@ -335,6 +348,18 @@ public sealed class ReorderBuffer
         }
     }
 
+    // Moves NextExpected to target with nothing held, touching at most Capacity slots however far it goes.
+    private void SkipTo(long target)
+    {
+        for (long g = Math.Max(NextExpected, target - Capacity); g < target; g++)
+        {
+            Depart(g, released: false);
+        }
+        NextExpected = target;
+        _arrivalHead = 0;
+        _arrivalCount = 0; // all stale: nothing is held
+    }
+
     private void Depart(long gseq, bool released)
     {
         int s = Slot(gseq);
@@ -347,21 +372,24 @@ public sealed class ReorderBuffer
         if (next > _watermarks[pathId])
         {
             _watermarks[pathId] = next;
-            UpdateMinActiveWatermark();
+            UpdateLossFrontier();
         }
     }
 
-    private void UpdateMinActiveWatermark()
+    private void UpdateLossFrontier()
     {
-        long min = long.MaxValue; // no active path: nothing can fill any hole
+        long minActive = long.MaxValue; // no active path: nothing can fill any hole
+        long max = 0;
         for (int i = 0; i < _watermarks.Length; i++)
         {
-            if (_active[i] && _watermarks[i] < min)
+            if (_active[i] && _watermarks[i] < minActive)
             {
-                min = _watermarks[i];
+                minActive = _watermarks[i];
             }
+            max = Math.Max(max, _watermarks[i]);
         }
-        _minActiveWatermark = min;
+        // Beyond the highest watermark nothing is known to have been sent, so nothing there is a hole.
+        _lossFrontier = Math.Min(minActive, max);
     }
 
     // Stamps holes that every active path has passed with the time they became known lost. Each gseq is
@@ -369,7 +397,7 @@ public sealed class ReorderBuffer
     // lost if a path with a lower watermark becomes active again later: the decision is not taken back.
     private void MarkLost(long nowUs)
     {
-        long to = Math.Min(_minActiveWatermark, NextExpected + Capacity);
+        long to = Math.Min(_lossFrontier, NextExpected + Capacity);
         for (long g = Math.Max(_lostThrough, NextExpected); g < to; g++)
         {
             _lostAtUs[Slot(g)] = nowUs;

@@ -91,9 +91,11 @@ public sealed class MahimahiTrace
         {
             return 0;
         }
-        long cycles = timeUs / PeriodUs;
-        long rem = timeUs - (cycles * PeriodUs);
-        return (cycles * Count) + LowerBound(rem);
+        // Period c holds c·P + ts for ts in [0, P]: its last opportunities (ts = P) fall on the start of
+        // period c + 1, so period c - 1 is only partly before c·P + rem when rem = 0.
+        long cycle = timeUs / PeriodUs;
+        long rem = timeUs - (cycle * PeriodUs);
+        return cycle == 0 ? LowerBound(rem) : ((cycle - 1) * Count) + LowerBound(PeriodUs + rem) + LowerBound(rem);
     }
 
     /// <summary>Opportunities in [fromUs, toUs).</summary>
@@ -104,7 +106,16 @@ public sealed class MahimahiTrace
     {
         long t = Math.Max(0, timeUs);
         long cycle = t / PeriodUs;
-        int idx = LowerBound(t - (cycle * PeriodUs));
+        long rem = t - (cycle * PeriodUs);
+        if (cycle > 0)
+        {
+            int last = LowerBound(PeriodUs + rem); // opportunities of the previous period at ts = P
+            if (last < Count)
+            {
+                return (cycle - 1, last);
+            }
+        }
+        int idx = LowerBound(rem);
         return idx == Count ? (cycle + 1, 0) : (cycle, idx);
     }
 

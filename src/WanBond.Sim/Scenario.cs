@@ -69,4 +69,7 @@ public sealed class Scenario
 
     /// <summary>Baseline: the workload runs straight over the single link, no engine.</summary>
     public bool NoTunnel { get; init; }
+
+    /// <summary>Test hook: each TCP flow stops after this many new segments (0 = backlogged forever).</summary>
+    internal long TcpSegmentsPerFlow { get; init; }
 }

@@ -80,6 +80,8 @@ public sealed class Simulation
     /// <summary>True when data flows proxy → router.</summary>
     internal bool DataFromProxy => _scenario.Direction == DataDirection.Down;
 
+    internal long TcpSegmentLimit => _scenario.TcpSegmentsPerFlow;
+
     internal Endpoint DataSender => DataFromProxy ? _proxy : _router;
 
     internal Endpoint DataReceiver => DataFromProxy ? _router : _proxy;

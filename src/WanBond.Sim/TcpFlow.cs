@@ -182,7 +182,8 @@ internal sealed class TcpFlow
 
     private void Transmit(long nowUs)
     {
-        while (_sndNxt - _sndUna < (long)_cwnd)
+        long limit = _sim.TcpSegmentLimit;
+        while (_sndNxt - _sndUna < (long)_cwnd && (limit == 0 || _sndNxt < limit))
         {
             Send(_sndNxt, nowUs);
             _sndNxt++;

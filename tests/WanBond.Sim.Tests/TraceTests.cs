@@ -1,0 +1,75 @@
+namespace WanBond.Sim.Tests;
+
+public class TraceTests
+{
+    [Fact]
+    public void Parses_timestamps_period_and_mean_rate()
+    {
+        var t = MahimahiTrace.Parse("t", "1\n1\n3\n");
+        Assert.Equal(3, t.Count);
+        Assert.Equal(3000, t.PeriodUs);
+        // 3 opportunities × 1500 B × 8 bit per 3 ms = 12 Mbit/s
+        Assert.Equal(12e6, t.MeanBitsPerSecond, 6);
+    }
+
+    [Fact]
+    public void Repeats_shifted_by_the_last_timestamp()
+    {
+        var t = MahimahiTrace.Parse("t", "1\n1\n3\n");
+        // Period 1: 1, 1, 3 ms; period 2: 4, 4, 6 ms; period 3: 7, 7, 9 ms.
+        Assert.Equal(2, t.CountBefore(3000));
+        Assert.Equal(3, t.CountBefore(3001));
+        Assert.Equal(5, t.CountBefore(4001));
+        Assert.Equal(9, t.CountBefore(10_000));
+        Assert.Equal((1L, 0), t.FirstAtOrAfter(3500));
+        Assert.Equal((1L, 2), t.FirstAtOrAfter(4001));
+        Assert.Equal(4, t.CountBetween(3000, 7000)); // 3, 4, 4, 6
+    }
+
+    [Fact]
+    public void Capacity_of_a_small_trace_matches_hand_computation()
+    {
+        using var dir = new TempDir();
+        string f = dir.File("small", "1\n1\n3\n");
+        var scenario = new ScenarioParser(dir.Path).Parse(new SimArguments { Links = [$"{f},{f},5"], Duration = "0.01", NoTunnel = true });
+        var r = Simulation.Run(scenario);
+        // Opportunities before 10 ms: 1,1,3,4,4,6,7,7,9 → 9 × 1500 B in 10 ms = 10.8 Mbit/s.
+        Assert.Equal(10.8, r.CapacityMbps, 9);
+        Assert.Equal(10.8, r.Paths[0].CapacityMbps, 9);
+    }
+
+    [Fact]
+    public void Bundled_trace_has_the_documented_mean_rate()
+    {
+        var t = MahimahiTrace.Load(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "traces", "TMobile-LTE-short.down"));
+        Assert.InRange(t.MeanBitsPerSecond / 1e6, 16.5, 16.9); // README: 16.70
+    }
+
+    [Theory]
+    [InlineData("", "empty")]
+    [InlineData("\n\n", "empty")]
+    [InlineData("1\n5\n3\n", "line 3: timestamps must not decrease (3 after 5)")]
+    [InlineData("1\nabc\n", "line 2: expected a whole number of milliseconds, got 'abc'")]
+    [InlineData("1\n-4\n", "line 2: expected a whole number of milliseconds, got '-4'")]
+    [InlineData("1\n2.5\n", "line 2: expected a whole number of milliseconds, got '2.5'")]
+    [InlineData("0\n0\n", "last timestamp must be greater than 0")]
+    public void Bad_files_name_the_file_line_and_expectation(string content, string expected)
+    {
+        using var dir = new TempDir();
+        string f = dir.File("bad.up", content);
+        var e = Assert.Throws<SimUsageException>(() => MahimahiTrace.Load(f));
+        Assert.Contains($"trace {f}", e.Message, StringComparison.Ordinal);
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', e.Message);
+    }
+
+    [Fact]
+    public void Bad_trace_reaches_the_user_through_the_parser()
+    {
+        using var dir = new TempDir();
+        string good = dir.File("good", "1\n");
+        string bad = dir.File("bad", "2\n1\n");
+        var e = Assert.Throws<SimUsageException>(() => new ScenarioParser(dir.Path).Parse(new SimArguments { Links = [$"{good},{bad},30"] }));
+        Assert.Contains("line 2", e.Message, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Runs the whole wanbond test suite: installs what it needs, builds, runs every test project,
+# and ends with one line "tests: N passed, N failed, N skipped".
+# Network tests create their own namespaces and need root; as non-root they skip and say why.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+# System packages the network tests use (Debian/Ubuntu). Installed only when missing.
+packages=()
+command -v ip >/dev/null 2>&1 || packages+=(iproute2)
+command -v nft >/dev/null 2>&1 || packages+=(nftables)
+command -v iperf3 >/dev/null 2>&1 || packages+=(iperf3)
+command -v jq >/dev/null 2>&1 || packages+=(jq)
+if [ ${#packages[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "test.sh: installing ${packages[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+  else
+    echo "test.sh: missing ${packages[*]} (not root, cannot install): the tests that need them will skip" >&2
+  fi
+fi
+
+if ! command -v dotnet >/dev/null 2>&1; then
+  echo "test.sh: the .NET 10 SDK (dotnet) is required" >&2
+  exit 2
+fi
+
+dotnet restore WanBond.sln --verbosity quiet
+dotnet build WanBond.sln -c Release --no-restore --verbosity quiet -warnaserror
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+dotnet test WanBond.sln -c Release --no-build --verbosity quiet 2>&1 | tee "$log" || status=$?
+
+# Sum the per-assembly lines ("Passed!  - Failed: 0, Passed: 38, Skipped: 0, Total: 38, ...").
+awk '
+  /(Passed|Failed)! +- +Failed:/ {
+    for (i = 1; i <= NF; i++) {
+      if ($i == "Failed:")  { f += $(i+1) + 0 }
+      if ($i == "Passed:")  { p += $(i+1) + 0 }
+      if ($i == "Skipped:") { s += $(i+1) + 0 }
+    }
+    n++
+  }
+  END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, s; if (n == 0) exit 1 }
+' "$log" || { echo "test.sh: no test results were reported" >&2; exit 1; }
+exit "$status"

@@ -1,0 +1,73 @@
+using System.Globalization;
+using System.Text;
+using WanBond.Sim;
+
+namespace WanBond.Testbed.Emulation;
+
+/// <summary>
+/// Names a trace on the command line or in a scenario: a Mahimahi file path, the name of a
+/// bundled trace (the repository's traces/, copied next to the binary), or <c>const:MBIT</c>
+/// for a constant rate expressed as a Mahimahi trace (so it has exactly the same service model).
+/// </summary>
+internal static class TraceSpec
+{
+    public static MahimahiTrace Load(string spec)
+    {
+        if (spec.StartsWith("const:", StringComparison.Ordinal))
+        {
+            string rate = spec["const:".Length..];
+            if (!double.TryParse(rate, NumberStyles.Float, CultureInfo.InvariantCulture, out double mbps) || mbps <= 0 || mbps > 100_000)
+            {
+                throw new SimUsageException($"trace '{spec}': expected const:MBIT with a rate in (0, 100000] Mbit/s");
+            }
+            return Constant(mbps);
+        }
+        return MahimahiTrace.Load(Resolve(spec));
+    }
+
+    /// <summary>A path as given if it exists, else a bundled trace of that name.</summary>
+    public static string Resolve(string spec)
+    {
+        if (File.Exists(spec))
+        {
+            return spec;
+        }
+        foreach (var dir in BundledDirectories())
+        {
+            string candidate = Path.Combine(dir, spec);
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+        return spec; // MahimahiTrace.Load names the missing file
+    }
+
+    /// <summary>Where bundled traces live: next to the binary, then the repository's traces/ above it.</summary>
+    public static IEnumerable<string> BundledDirectories()
+    {
+        yield return Path.Combine(AppContext.BaseDirectory, "traces");
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            string t = Path.Combine(dir.FullName, "traces");
+            if (File.Exists(Path.Combine(t, "README.md")) && Directory.Exists(Path.Combine(dir.FullName, "src")))
+            {
+                yield return t;
+                yield break;
+            }
+        }
+    }
+
+    /// <summary>A constant rate as a one-second Mahimahi trace of evenly spread opportunities (rate rounded to 12 kbit/s).</summary>
+    public static MahimahiTrace Constant(double mbps)
+    {
+        long perSecond = Math.Max(1, (long)Math.Round(mbps * 1e6 / (MahimahiTrace.OpportunityBytes * 8)));
+        var text = new StringBuilder();
+        for (long i = 0; i < perSecond; i++)
+        {
+            long ms = ((i + 1) * 1000 + perSecond - 1) / perSecond;
+            text.Append(ms.ToString(CultureInfo.InvariantCulture)).Append('\n');
+        }
+        return MahimahiTrace.Parse($"const:{mbps.ToString(CultureInfo.InvariantCulture)}", text.ToString());
+    }
+}

@@ -77,6 +77,22 @@ public class LinkModelTests
     }
 
     [Fact]
+    public void Constant_rate_serialises_exactly_and_idles_between_bursts()
+    {
+        var m = new LinkModel(TraceSpec.Load("const:12"), 20_000, 1 << 30, 0, Rng.For(7, 0), 1024); // 1500 B = 1 ms
+        var r = new Recorder();
+        for (int i = 0; i < 3; i++)
+        {
+            m.TryEnqueue(i, 1500, 0);
+        }
+        RunUntil(m, r, 10_500);
+        m.TryEnqueue(3, 100, 10_500); // 100 B = 66.7 µs, from when it arrives
+        RunUntil(m, r, 1_000_000);
+        Assert.Equal([21_000L, 22_000, 23_000, 30_567], r.Delivered.Select(d => d.DueUs));
+        Assert.Equal(12e6, TraceSpec.Load("const:12").BytesBetween(0, 1_000_000) * 8, 1);
+    }
+
+    [Fact]
     public void Tail_drop_at_the_byte_limit()
     {
         var m = Model(TraceSpec.Constant(12), queueBytes: 3000);

@@ -41,7 +41,7 @@ internal static class EmulateCommand
         }
         string a = o.Required("--a");
         string b = o.Required("--b");
-        MahimahiTrace up, down;
+        LinkCapacity up, down;
         try
         {
             up = TraceSpec.Load(o.Required("--up"));
@@ -70,7 +70,7 @@ internal static class EmulateCommand
         long spinUs = o.Long("--spin-us", 0, 0, 10_000);
         int slots = (int)o.Long("--slots", 16384, 64, 1 << 20);
 
-        long LimitFor(MahimahiTrace t) => queueBytes > 0 ? queueBytes : LinkModel.QueueBytesForMs(t, queueMs);
+        long LimitFor(LinkCapacity t) => queueBytes > 0 ? queueBytes : LinkModel.QueueBytesForMs(t, queueMs);
         long delayUs = (long)Math.Round(delayMs * 1000);
         var upModel = new LinkModel(up, delayUs, LimitFor(up), loss, Rng.For(seed, 0), slots);
         var downModel = new LinkModel(down, delayUs, LimitFor(down), loss, Rng.For(seed, 1), slots);
@@ -121,7 +121,7 @@ internal static class EmulateCommand
                 long delivered = Volatile.Read(ref m.DeliveredBytes);
                 long qd = Volatile.Read(ref m.QueueDrops);
                 long ld = Volatile.Read(ref m.LossDrops);
-                long capacity = m.Trace.CountBetween(binEndUs - (intervalMs * 1000), binEndUs) * MahimahiTrace.OpportunityBytes;
+                long capacity = (long)Math.Round(m.Capacity.BytesBetween(binEndUs - (intervalMs * 1000), binEndUs));
                 stats?.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{unixT0Ms + (binEndUs / 1000)},{pumps[d].Name},{capacity},{carried - last[d, 0]},{delivered - last[d, 1]},{Volatile.Read(ref m.QueuedBytes)},{qd - last[d, 2]},{ld - last[d, 3]}"));
                 last[d, 0] = carried;
@@ -163,8 +163,8 @@ internal static class EmulateCommand
             {
                 var m = p.Model;
                 w.WriteStartObject(p.Name);
-                w.WriteString("trace", m.Trace.Name);
-                w.WriteNumber("trace_mean_mbps", Math.Round(m.Trace.MeanBitsPerSecond / 1e6, 3));
+                w.WriteString("trace", m.Capacity.Name);
+                w.WriteNumber("trace_mean_mbps", Math.Round(m.Capacity.MeanBitsPerSecond / 1e6, 3));
                 w.WriteNumber("queue_limit_bytes", m.QueueLimitBytes);
                 w.WriteNumber("offered_packets", m.OfferedPackets);
                 w.WriteNumber("carried_packets", m.CarriedPackets);

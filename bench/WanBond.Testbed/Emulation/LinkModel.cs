@@ -14,17 +14,20 @@ internal interface ILinkSink
 
 /// <summary>
 /// One direction of an emulated link, with the simulator's service model (docs/simulator.md, Links):
-/// a drop-tail byte queue served by Mahimahi delivery opportunities (opportunities with the same
-/// timestamp form one byte budget; a packet may span several; budget unused when the queue is empty
-/// is lost; opportunities that pass while the queue is empty are skipped), then random loss, then a
-/// fixed propagation delay. Sans-IO: it holds slot numbers of a buffer arena the caller owns, and
+/// a drop-tail byte queue served either by Mahimahi delivery opportunities (opportunities with the
+/// same timestamp form one byte budget; a packet may span several; budget unused when the queue is
+/// empty is lost; opportunities that pass while the queue is empty are skipped) or by a constant-rate
+/// serialiser kept in ns, then random loss, then a fixed propagation delay. Sans-IO: it holds slot numbers of a buffer arena the caller owns, and
 /// time is a parameter (µs from the trace's start), so the model is tested without sockets.
 /// Departure times are computed from the scheduled opportunity time, never from when the caller
 /// got round to it, so scheduling lateness does not accumulate.
 /// </summary>
 internal sealed class LinkModel
 {
-    private readonly MahimahiTrace _trace;
+    private readonly MahimahiTrace? _trace;
+    private readonly double _nsPerByte;
+    private long _busyUntilNs;
+    private long _headFinishNs;
     private readonly double _loss;
     private Rng _rng;
 
@@ -44,11 +47,13 @@ internal sealed class LinkModel
     private long _cycle;
     private int _index;
 
-    public LinkModel(MahimahiTrace trace, long delayUs, long queueLimitBytes, double loss, Rng rng, int capacityPackets)
+    public LinkModel(LinkCapacity capacity, long delayUs, long queueLimitBytes, double loss, Rng rng, int capacityPackets)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(delayUs);
         ArgumentOutOfRangeException.ThrowIfLessThan(capacityPackets, 1);
-        _trace = trace;
+        Capacity = capacity;
+        _trace = capacity.Trace;
+        _nsPerByte = _trace is null ? 8e9 / capacity.MeanBitsPerSecond : 0;
         DelayUs = delayUs;
         QueueLimitBytes = queueLimitBytes;
         _loss = loss;
@@ -60,15 +65,22 @@ internal sealed class LinkModel
         _dDue = new long[capacityPackets];
     }
 
-    /// <summary>A queue limit given in ms, in bytes at the trace's mean rate, never below two full packets (as the simulator).</summary>
-    public static long QueueBytesForMs(MahimahiTrace trace, double queueMs) =>
-        Math.Max(2 * MahimahiTrace.OpportunityBytes, (long)(trace.MeanBitsPerSecond / 8 * queueMs / 1000));
+    public LinkModel(MahimahiTrace trace, long delayUs, long queueLimitBytes, double loss, Rng rng, int capacityPackets)
+        : this(LinkCapacity.FromTrace(trace), delayUs, queueLimitBytes, loss, rng, capacityPackets)
+    {
+    }
+
+    /// <summary>A queue limit given in ms, in bytes at the mean rate, never below two full packets (as the simulator).</summary>
+    public static long QueueBytesForMs(LinkCapacity capacity, double queueMs) =>
+        Math.Max(2 * MahimahiTrace.OpportunityBytes, (long)(capacity.MeanBitsPerSecond / 8 * queueMs / 1000));
+
+    public static long QueueBytesForMs(MahimahiTrace trace, double queueMs) => QueueBytesForMs(LinkCapacity.FromTrace(trace), queueMs);
 
     public long DelayUs { get; }
 
     public long QueueLimitBytes { get; }
 
-    public MahimahiTrace Trace => _trace;
+    public LinkCapacity Capacity { get; }
 
     // Counters: written by the owning thread only, read by a reporter with Volatile.Read.
     public long QueuedBytes;
@@ -90,11 +102,14 @@ internal sealed class LinkModel
         get
         {
             long t = _dCount > 0 ? _dDue[_dHead] : long.MaxValue;
-            return _qCount > 0 ? Math.Min(t, OpportunityUs) : t;
+            return _qCount > 0 ? Math.Min(t, ServiceUs) : t;
         }
     }
 
-    private long OpportunityUs => (_cycle * _trace.PeriodUs) + _trace.TimeInPeriodUs(_index);
+    /// <summary>When the queue is next served: the next opportunity, or when the head's last bit is sent (µs, rounded up).</summary>
+    private long ServiceUs => _trace is null ? (_headFinishNs + 999) / 1000 : OpportunityUs;
+
+    private long OpportunityUs => (_cycle * _trace!.PeriodUs) + _trace.TimeInPeriodUs(_index);
 
     /// <summary>Offers a packet at <paramref name="nowUs"/>. False: tail drop (the caller frees the slot).</summary>
     public bool TryEnqueue(int slot, int size, long nowUs)
@@ -105,10 +120,14 @@ internal sealed class LinkModel
             QueueDrops++;
             return false;
         }
-        if (_qCount == 0)
+        if (_qCount == 0 && _trace is null)
+        {
+            _headFinishNs = Math.Max(nowUs * 1000, _busyUntilNs) + (long)Math.Round(size * _nsPerByte);
+        }
+        else if (_qCount == 0)
         {
             // Opportunities that passed while the queue was empty are gone.
-            var (c, i) = _trace.FirstAtOrAfter(nowUs);
+            var (c, i) = _trace!.FirstAtOrAfter(nowUs);
             if (c > _cycle || (c == _cycle && i > _index))
             {
                 _cycle = c;
@@ -130,7 +149,7 @@ internal sealed class LinkModel
         while (true)
         {
             long tDeliver = _dCount > 0 ? _dDue[_dHead] : long.MaxValue;
-            long tServe = _qCount > 0 ? OpportunityUs : long.MaxValue;
+            long tServe = _qCount > 0 ? ServiceUs : long.MaxValue;
             if (Math.Min(tDeliver, tServe) > nowUs)
             {
                 return events;
@@ -150,18 +169,37 @@ internal sealed class LinkModel
             else
             {
                 lateness?.Record(nowUs - tServe);
-                Serve(tServe, sink);
+                if (_trace is null)
+                {
+                    ServeAtRate(tServe, sink);
+                }
+                else
+                {
+                    Serve(tServe, sink);
+                }
             }
+        }
+    }
+
+    private void ServeAtRate(long atUs, ILinkSink sink)
+    {
+        _busyUntilNs = _headFinishNs;
+        _headRemaining = 0;
+        Depart(atUs, sink);
+        if (_qCount > 0)
+        {
+            _headFinishNs = _busyUntilNs + (long)Math.Round(_qSize[_qHead] * _nsPerByte);
         }
     }
 
     private void Serve(long atUs, ILinkSink sink)
     {
+        var trace = _trace!;
         long budget = 0;
         do
         {
             budget += MahimahiTrace.OpportunityBytes;
-            if (++_index == _trace.Count)
+            if (++_index == trace.Count)
             {
                 _index = 0;
                 _cycle++;
@@ -178,33 +216,38 @@ internal sealed class LinkModel
             long take = Math.Min(budget, _headRemaining);
             _headRemaining -= (int)take;
             budget -= take;
-            if (_headRemaining > 0)
+            if (_headRemaining == 0)
             {
-                continue;
+                Depart(atUs, sink);
             }
-            _headRemaining = -1;
-            int slot = _qSlot[_qHead];
-            int size = _qSize[_qHead];
-            _qHead = (_qHead + 1) % _qSlot.Length;
-            _qCount--;
-            QueuedBytes -= size;
-            CarriedBytes += size;
-            CarriedPackets++;
-            if (_loss > 0 && _rng.NextDouble() < _loss)
-            {
-                LossDrops++;
-                sink.Lost(slot);
-                continue;
-            }
-            int tail = (_dHead + _dCount) % _dSlot.Length;
-            _dSlot[tail] = slot;
-            _dSize[tail] = size;
-            _dDue[tail] = atUs + DelayUs;
-            _dCount++;
         }
         if (_qCount == 0)
         {
             _headRemaining = -1;
         }
+    }
+
+    /// <summary>The head packet's last byte is sent at <paramref name="atUs"/>: random loss, else into the delay line.</summary>
+    private void Depart(long atUs, ILinkSink sink)
+    {
+        _headRemaining = -1;
+        int slot = _qSlot[_qHead];
+        int size = _qSize[_qHead];
+        _qHead = (_qHead + 1) % _qSlot.Length;
+        _qCount--;
+        QueuedBytes -= size;
+        CarriedBytes += size;
+        CarriedPackets++;
+        if (_loss > 0 && _rng.NextDouble() < _loss)
+        {
+            LossDrops++;
+            sink.Lost(slot);
+            return;
+        }
+        int tail = (_dHead + _dCount) % _dSlot.Length;
+        _dSlot[tail] = slot;
+        _dSize[tail] = size;
+        _dDue[tail] = atUs + DelayUs;
+        _dCount++;
     }
 }

@@ -7,11 +7,12 @@ namespace WanBond.Testbed.Emulation;
 /// <summary>
 /// Names a trace on the command line or in a scenario: a Mahimahi file path, the name of a
 /// bundled trace (the repository's traces/, copied next to the binary), or <c>const:MBIT</c>
-/// for a constant rate expressed as a Mahimahi trace (so it has exactly the same service model).
+/// for a constant rate (an exact serialiser, like the simulator's <c>--link-rate</c>: a Mahimahi
+/// trace would add up to 1 ms of waiting for the next whole-millisecond opportunity).
 /// </summary>
 internal static class TraceSpec
 {
-    public static MahimahiTrace Load(string spec)
+    public static LinkCapacity Load(string spec)
     {
         if (spec.StartsWith("const:", StringComparison.Ordinal))
         {
@@ -20,9 +21,9 @@ internal static class TraceSpec
             {
                 throw new SimUsageException($"trace '{spec}': expected const:MBIT with a rate in (0, 100000] Mbit/s");
             }
-            return Constant(mbps);
+            return LinkCapacity.FromRate(spec, mbps * 1e6);
         }
-        return MahimahiTrace.Load(Resolve(spec));
+        return LinkCapacity.FromTrace(MahimahiTrace.Load(Resolve(spec)));
     }
 
     /// <summary>A path as given if it exists, else a bundled trace of that name.</summary>
@@ -58,7 +59,7 @@ internal static class TraceSpec
         }
     }
 
-    /// <summary>A constant rate as a one-second Mahimahi trace of evenly spread opportunities (rate rounded to 12 kbit/s).</summary>
+    /// <summary>A constant rate as a one-second Mahimahi trace (for tests of the trace model) of evenly spread opportunities (rate rounded to 12 kbit/s).</summary>
     public static MahimahiTrace Constant(double mbps)
     {
         long perSecond = Math.Max(1, (long)Math.Round(mbps * 1e6 / (MahimahiTrace.OpportunityBytes * 8)));
@@ -68,6 +69,32 @@ internal static class TraceSpec
             long ms = ((i + 1) * 1000 + perSecond - 1) / perSecond;
             text.Append(ms.ToString(CultureInfo.InvariantCulture)).Append('\n');
         }
-        return MahimahiTrace.Parse($"const:{mbps.ToString(CultureInfo.InvariantCulture)}", text.ToString());
+        return MahimahiTrace.Parse($"trace-const:{mbps.ToString(CultureInfo.InvariantCulture)}", text.ToString());
     }
+}
+
+/// <summary>What serves a link direction: a Mahimahi trace, or a constant rate.</summary>
+internal sealed class LinkCapacity
+{
+    private LinkCapacity(string name, MahimahiTrace? trace, double bitsPerSecond)
+    {
+        Name = name;
+        Trace = trace;
+        MeanBitsPerSecond = bitsPerSecond;
+    }
+
+    public string Name { get; }
+
+    /// <summary>Null for a constant rate.</summary>
+    public MahimahiTrace? Trace { get; }
+
+    public double MeanBitsPerSecond { get; }
+
+    public static LinkCapacity FromTrace(MahimahiTrace trace) => new(trace.Name, trace, trace.MeanBitsPerSecond);
+
+    public static LinkCapacity FromRate(string name, double bitsPerSecond) => new(name, null, bitsPerSecond);
+
+    /// <summary>What the link could carry in [fromUs, toUs) from its start, bytes.</summary>
+    public double BytesBetween(long fromUs, long toUs) =>
+        Trace is { } t ? (double)t.CountBetween(fromUs, toUs) * MahimahiTrace.OpportunityBytes : MeanBitsPerSecond / 8 * (toUs - fromUs) / 1e6;
 }

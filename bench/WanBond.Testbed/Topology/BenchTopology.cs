@@ -116,7 +116,7 @@ internal sealed class BenchTopology : IDisposable
     }
 
     /// <summary>Starts one emulator per link (a fresh trace clock for every measurement).</summary>
-    public List<EmulatorProcess> StartEmulators(IReadOnlyList<LinkSpec> links, string statsDir, double maxSeconds, ulong seed)
+    public List<EmulatorProcess> StartEmulators(IReadOnlyList<EmulatedLink> links, string statsDir, double maxSeconds, ulong seed)
     {
         var list = new List<EmulatorProcess>();
         try

@@ -7,7 +7,7 @@ internal sealed class EmulatorProcess : IDisposable
 {
     private readonly BackgroundProcess _process;
 
-    private EmulatorProcess(BackgroundProcess process, string statsPath, LinkSpec link)
+    private EmulatorProcess(BackgroundProcess process, string statsPath, EmulatedLink link)
     {
         _process = process;
         StatsPath = statsPath;
@@ -16,7 +16,7 @@ internal sealed class EmulatorProcess : IDisposable
 
     public string StatsPath { get; }
 
-    public LinkSpec Link { get; }
+    public EmulatedLink Link { get; }
 
     /// <summary>The emulator's JSON summary, after <see cref="Stop"/>.</summary>
     public JsonElement? Summary { get; private set; }
@@ -34,7 +34,7 @@ internal sealed class EmulatorProcess : IDisposable
         return [dotnet, Path.Combine(dir, "wanbond-testbed.dll")];
     }
 
-    public static EmulatorProcess Start(Namespaces ns, string modemNs, string ifA, string ifB, LinkSpec link, string statsPath, double maxSeconds, ulong seed)
+    public static EmulatorProcess Start(Namespaces ns, string modemNs, string ifA, string ifB, EmulatedLink link, string statsPath, double maxSeconds, ulong seed)
     {
         string[] command =
         [

@@ -20,8 +20,8 @@ internal sealed partial class Namespaces : IDisposable
 
     public IReadOnlyList<string> Created => _created;
 
-    /// <summary>"wb" + 4 hex digits: short, because interface names (≤ 15 bytes) carry it too.</summary>
-    public static string NewPrefix() => "wb" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(2));
+    /// <summary>"wbt" + 4 hex digits: short, because interface names (≤ 15 bytes) carry it too.</summary>
+    public static string NewPrefix() => "wbt" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(2));
 
     /// <summary>Why namespaces cannot be used here, or null when they can.</summary>
     public static string? Unavailable()

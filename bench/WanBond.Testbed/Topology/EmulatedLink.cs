@@ -3,7 +3,7 @@ using System.Globalization;
 namespace WanBond.Testbed.Topology;
 
 /// <summary>One emulated link: the trace per direction, one-way delay, queue limit and random loss.</summary>
-internal sealed record LinkSpec(string Up, string Down, double DelayMs, double QueueMs = 200, double Loss = 0, long QueueBytes = 0)
+internal sealed record EmulatedLink(string Up, string Down, double DelayMs, double QueueMs = 200, double Loss = 0, long QueueBytes = 0)
 {
     /// <summary>The emulator's arguments for this link, apart from interfaces and stats.</summary>
     public IEnumerable<string> EmulatorArgs()

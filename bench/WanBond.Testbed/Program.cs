@@ -6,6 +6,7 @@ const string usage = """
     wanbond-testbed: network-namespace testbed for wanbond.
       emulate  one emulated link (trace-driven capacity, delay, queue, loss) between two interfaces
       bench    topology + benchmark runner (see bench/run)
+      cleanup PREFIX   remove namespaces PREFIX-* left by an interrupted run (and what runs in them)
     Run 'wanbond-testbed COMMAND --help' for its options.
     """;
 
@@ -20,6 +21,8 @@ try
     return args[0] switch
     {
         "emulate" => EmulateCommand.Run(rest),
+        "bench" => WanBond.Testbed.Bench.BenchCommand.Run(rest),
+        "cleanup" => Cleanup(rest),
         _ => throw new UsageException($"unknown command '{args[0]}' (emulate, bench)"),
     };
 }
@@ -28,8 +31,24 @@ catch (UsageException e)
     Console.Error.WriteLine($"wanbond-testbed: {e.Message}");
     return 2;
 }
+catch (WanBond.Testbed.Topology.CommandException e)
+{
+    Console.Error.WriteLine($"wanbond-testbed: {e.Message}");
+    return 1;
+}
 catch (NativeException e)
 {
     Console.Error.WriteLine($"wanbond-testbed: {e.Message}");
     return 1;
+}
+
+static int Cleanup(string[] rest)
+{
+    if (rest.Length != 1 || rest[0].Length < 3 || !rest[0].All(char.IsAsciiLetterOrDigit))
+    {
+        throw new UsageException("cleanup PREFIX: one prefix of letters and digits, as the run printed it");
+    }
+    int n = WanBond.Testbed.Topology.Namespaces.DeleteAll(rest[0]);
+    Console.Error.WriteLine($"cleanup: removed {n} namespace(s) {rest[0]}-*");
+    return 0;
 }

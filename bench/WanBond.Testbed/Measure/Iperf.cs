@@ -53,6 +53,19 @@ internal static class Iperf
     public static double ReceivedMbps(JsonElement clientJson) =>
         clientJson.GetProperty("end").GetProperty("sum_received").GetProperty("bits_per_second").GetDouble() / 1e6;
 
+    /// <summary>Both ends must have used the congestion control asked for, or the comparison is meaningless.</summary>
+    public static void CheckCongestionControl(JsonElement clientJson, string cc)
+    {
+        var end = clientJson.GetProperty("end");
+        foreach (var side in new[] { "sender_tcp_congestion", "receiver_tcp_congestion" })
+        {
+            if (end.TryGetProperty(side, out var v) && v.GetString() is { } used && used != cc)
+            {
+                throw new CommandException($"iperf3 {side} was {used}, not {cc}");
+            }
+        }
+    }
+
     /// <summary>Per-interval (bytes, seconds) as the JSON's side saw them.</summary>
     public static List<(long Bytes, double Seconds)> Intervals(JsonElement json) =>
         json.GetProperty("intervals").EnumerateArray()

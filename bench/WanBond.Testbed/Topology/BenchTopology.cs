@@ -104,17 +104,6 @@ internal sealed class BenchTopology : IDisposable
         Ns.Exec(Server, "ip", "route", "add", "default", "via", ProxyServerSideAddress);
     }
 
-    /// <summary>Every namespace with TCP endpoints: where the congestion control is set.</summary>
-    public IEnumerable<string> Hosts => Ns.Created.Where(n => !Modems.Contains(n));
-
-    public void SetCongestionControl(string cc)
-    {
-        foreach (var n in Hosts)
-        {
-            Ns.Sysctl(n, "net.ipv4.tcp_congestion_control", cc);
-        }
-    }
-
     /// <summary>Starts one emulator per link (a fresh trace clock for every measurement).</summary>
     public List<EmulatorProcess> StartEmulators(IReadOnlyList<EmulatedLink> links, string statsDir, double maxSeconds, ulong seed)
     {

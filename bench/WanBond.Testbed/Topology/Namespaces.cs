@@ -103,7 +103,7 @@ internal sealed partial class Namespaces : IDisposable
     public static int DeleteAll(string prefix)
     {
         int n = 0;
-        foreach (var line in Shell.Run("ip", ["netns", "list"], check: false).Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        foreach (var line in Shell.Run("ip", ["netns", "list"], check: false, abortable: false).Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
             string name = line.Split(' ')[0];
             if (name.StartsWith(prefix + "-", StringComparison.Ordinal))
@@ -119,14 +119,14 @@ internal sealed partial class Namespaces : IDisposable
     {
         try
         {
-            foreach (var pid in Shell.Run("ip", ["netns", "pids", name], check: false).Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            foreach (var pid in Shell.Run("ip", ["netns", "pids", name], check: false, abortable: false).Split('\n', StringSplitOptions.RemoveEmptyEntries))
             {
                 if (int.TryParse(pid.Trim(), out int p) && p > 1)
                 {
                     _ = KillProcess(p, 9);
                 }
             }
-            Shell.Run("ip", ["netns", "del", name], check: false);
+            Shell.Run("ip", ["netns", "del", name], check: false, abortable: false);
         }
         catch (CommandException)
         {

@@ -24,10 +24,17 @@ internal sealed class CommandException : Exception
 /// <summary>Runs programs directly (no shell, so nothing is re-parsed), always with a time limit.</summary>
 internal static class Shell
 {
+    private static readonly CancellationTokenSource AbortSource = new();
+
+    /// <summary>Set on SIGINT/SIGTERM: every wait ends at once (the process is killed) so teardown can run.</summary>
+    public static CancellationToken Aborted => AbortSource.Token;
+
+    public static void Abort() => AbortSource.Cancel();
+
     /// <summary>Runs to completion; throws <see cref="CommandException"/> on a non-zero exit or time-out.</summary>
-    public static string Run(string program, IEnumerable<string> args, TimeSpan? timeout = null, bool check = true)
+    public static string Run(string program, IEnumerable<string> args, TimeSpan? timeout = null, bool check = true, bool abortable = true)
     {
-        var (code, stdout, stderr) = Capture(program, args, timeout ?? TimeSpan.FromSeconds(30));
+        var (code, stdout, stderr) = Capture(program, args, timeout ?? TimeSpan.FromSeconds(30), abortable);
         if (check && code != 0)
         {
             throw new CommandException($"{Describe(program, args)} exited {code}: {stderr.Trim()} {stdout.Trim()}".Trim());
@@ -35,7 +42,11 @@ internal static class Shell
         return stdout;
     }
 
-    public static (int Code, string Stdout, string Stderr) Capture(string program, IEnumerable<string> args, TimeSpan timeout)
+    /// <summary>
+    /// Runs to completion or time-out. <paramref name="abortable"/>: also stop at <see cref="Abort"/> (false for
+    /// teardown, which must run to the end precisely when the run was aborted).
+    /// </summary>
+    public static (int Code, string Stdout, string Stderr) Capture(string program, IEnumerable<string> args, TimeSpan timeout, bool abortable = true)
     {
         var psi = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in args)
@@ -45,7 +56,15 @@ internal static class Shell
         using var p = Process.Start(psi) ?? throw new CommandException($"cannot start {program}");
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(timeout))
+        try
+        {
+            p.WaitForExitAsync(abortable ? Aborted : CancellationToken.None).Wait(timeout);
+        }
+        catch (AggregateException e) when (e.InnerException is OperationCanceledException)
+        {
+            // aborted: killed below
+        }
+        if (!p.HasExited)
         {
             try
             {
@@ -56,6 +75,10 @@ internal static class Shell
                 // exited meanwhile
             }
             p.WaitForExit();
+            if (abortable)
+            {
+                Aborted.ThrowIfCancellationRequested();
+            }
             throw new CommandException($"{Describe(program, psi.ArgumentList)} did not finish within {timeout.TotalSeconds:F0} s");
         }
         p.WaitForExit();

@@ -1,0 +1,58 @@
+using System.Text.Json;
+using WanBond.Testbed.Bench;
+using WanBond.Testbed.Topology;
+using Xunit.Abstractions;
+
+namespace WanBond.Testbed.Tests;
+
+/// <summary>
+/// The benchmark's CI-sized smoke run, as a separate process exactly as bench/run starts it: every
+/// available system (single links, kernel MPTCP, wanbond once its daemons exist) must move data, and
+/// every JSON record must carry every field. Needs root; skips with the reason otherwise.
+/// </summary>
+public class BenchSmokeTests(ITestOutputHelper output)
+{
+    [SkippableFact]
+    public void Smoke_run_moves_data_on_every_available_system()
+    {
+        string? why = Namespaces.Unavailable();
+        foreach (var tool in new[] { "iperf3", "ping", "ss" })
+        {
+            why ??= Shell.Exists(tool) ? null : $"needs '{tool}' (apt-get install iperf3 iputils-ping iproute2)";
+        }
+        Skip.If(why is not null, why);
+
+        string dir = Directory.CreateTempSubdirectory("wbt-smoke-").FullName;
+        string json = Path.Combine(dir, "smoke.json");
+        string prefix = Namespaces.NewPrefix();
+        try
+        {
+            var (code, stdout, stderr) = Shell.Capture(EmulatorProcess.SelfCommand()[0],
+                [.. EmulatorProcess.SelfCommand().Skip(1), "bench", "--smoke", "--duration", "5", "--prefix", prefix, "--out", dir, "--json", json],
+                TimeSpan.FromSeconds(170));
+            output.WriteLine(stdout);
+            output.WriteLine(stderr);
+            Assert.True(code == 0, $"bench --smoke exited {code}: {stderr}");
+        }
+        catch
+        {
+            Namespaces.DeleteAll(prefix);
+            throw;
+        }
+
+        using var doc = JsonDocument.Parse(File.ReadAllText(json));
+        var records = doc.RootElement.GetProperty("records").EnumerateArray().ToList();
+        Assert.Contains(records, r => r.GetProperty("system").GetString() == "link0");
+        Assert.Contains(records, r => r.GetProperty("system").GetString() == "link1");
+        foreach (var r in records)
+        {
+            foreach (var field in BenchRecord.RequiredFields)
+            {
+                Assert.True(r.TryGetProperty(field, out var v) && v.ValueKind != JsonValueKind.Null, $"{field} in {r}");
+            }
+            Assert.True(r.GetProperty("goodput_mbps").GetDouble() > 0, r.ToString());
+            Assert.True(File.Exists(r.GetProperty("plot").GetString()), "plot written");
+        }
+        Assert.DoesNotContain(prefix + "-", Shell.Run("ip", ["netns", "list"]), StringComparison.Ordinal); // the run removed its namespaces itself
+    }
+}

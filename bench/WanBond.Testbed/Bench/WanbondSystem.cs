@@ -10,9 +10,9 @@ namespace WanBond.Testbed.Bench;
 /// server. The router sees each link like a tethered phone: an interface with an address and a default
 /// route through it (metric 100 + i). The proxy's public address is 10.50.0.1 on its loopback.
 ///
-/// The config files below are written against the fields issue 3 describes; until the daemons exist
-/// (<c>wanbond router --help</c> fails) the system reports itself "not yet available" and is never measured.
-/// Adjust <see cref="RouterConfig"/> and <see cref="ProxyConfig"/> to docs/configuration.md when it lands.
+/// The config files follow docs/configuration.md as written on the datapath branch (not yet merged when
+/// this was written); until the daemons exist (<c>wanbond router --help</c> shows no router command) the
+/// system reports itself "not yet available" and is never measured.
 /// </summary>
 internal sealed class WanbondSystem(string scheduler, string? binary, string workDir) : IBenchSystem
 {
@@ -88,24 +88,37 @@ internal sealed class WanbondSystem(string scheduler, string? binary, string wor
         }
     }
 
+    /// <summary>router.yml as docs/configuration.md (issue 3) describes it.</summary>
     public string RouterConfig(BenchTopology t)
     {
         var sb = new StringBuilder();
-        sb.Append("# written by wanbond-testbed bench\n");
+        sb.Append("# written by wanbond-testbed bench for one measurement\n");
         sb.Append(CultureInfo.InvariantCulture, $"proxy: {ProxyPublicAddress}:{ProxyPort}\n");
-        sb.Append(CultureInfo.InvariantCulture, $"scheduler: {scheduler}\n");
-        sb.Append(CultureInfo.InvariantCulture, $"tun: {t.Ns.Prefix}tr\n");
-        sb.Append(CultureInfo.InvariantCulture, $"lan: {t.RouterLanInterface}\n");
         sb.Append("links:\n");
         for (int i = 0; i < t.Links; i++)
         {
-            sb.Append(CultureInfo.InvariantCulture, $"  - {t.RouterLinkInterface(i)}\n");
+            sb.Append(CultureInfo.InvariantCulture, $"  - interface: {t.RouterLinkInterface(i)}\n    gateway: {BenchTopology.ProxyLinkAddress(i)}\n");
         }
+        sb.Append(CultureInfo.InvariantCulture, $"lan: {t.RouterLanInterface}\n");
+        sb.Append(CultureInfo.InvariantCulture, $"scheduler: {scheduler}\n");
+        sb.Append(CultureInfo.InvariantCulture, $"tunnel:\n  name: {t.Ns.Prefix}tr\n");
+        // Per run, so concurrent runs (and a daemon on the host) never share a control socket or saved sysctls.
+        sb.Append(CultureInfo.InvariantCulture, $"control_socket: {Path.Combine(workDir, "wanbond-router", "router.sock")}\n");
         return sb.ToString();
     }
 
-    public string ProxyConfig(BenchTopology t) =>
-        string.Create(CultureInfo.InvariantCulture, $"# written by wanbond-testbed bench\nport: {ProxyPort}\ntun: {t.Ns.Prefix}tp\nscheduler: {scheduler}\n");
+    /// <summary>proxy.yml as docs/configuration.md (issue 3) describes it.</summary>
+    public string ProxyConfig(BenchTopology t)
+    {
+        var sb = new StringBuilder();
+        sb.Append("# written by wanbond-testbed bench for one measurement\n");
+        sb.Append(CultureInfo.InvariantCulture, $"port: {ProxyPort}\n");
+        sb.Append("listen_address: 0.0.0.0\n"); // the testbed's namespaces have IPv6 off
+        sb.Append(CultureInfo.InvariantCulture, $"scheduler: {scheduler}\n");
+        sb.Append(CultureInfo.InvariantCulture, $"tunnel:\n  name: {t.Ns.Prefix}tp\n");
+        sb.Append(CultureInfo.InvariantCulture, $"control_socket: {Path.Combine(workDir, "wanbond-proxy", "proxy.sock")}\n");
+        return sb.ToString();
+    }
 
     public TransferPlan Start(BenchTopology t)
     {

@@ -94,11 +94,14 @@ public sealed class Simulation
 
     internal void Schedule(long timeUs, EventKind kind, int target) => _events.Push(timeUs, kind, target);
 
+    internal long LastHoldUs;
+
     internal void DeliverInner(Endpoint at, ReadOnlySpan<byte> packet, long nowUs, long holdUs)
     {
         if (at == DataReceiver)
         {
             Metrics.ReorderHold.Add(holdUs);
+            LastHoldUs = holdUs;
         }
         _workload.OnInner(at, packet, nowUs);
     }
@@ -247,6 +250,26 @@ public sealed class Simulation
             _directions.Sum(d => d.LossDrops),
             Metrics.GoodputPackets,
             paths,
-            timeline);
+            timeline,
+            EngineFigures());
+    }
+
+    private EngineCounters? EngineFigures()
+    {
+        var sender = DataSender.Session;
+        var receiver = DataReceiver.Session;
+        if (sender is null || receiver is null)
+        {
+            return null;
+        }
+        long lost = 0, repaired = 0;
+        for (int i = 0; i < sender.PathCount; i++)
+        {
+            var st = sender.GetPathStats(i);
+            lost += st.PacketsLost;
+            repaired += st.PacketsRepaired;
+        }
+        return new EngineCounters(sender.SendQueueDrops, receiver.ReorderSkipped, receiver.ReorderSkippedLate, lost, repaired, sender.Drops.Total + receiver.Drops.Total,
+            receiver.SendQueueDrops, sender.ReorderSkipped);
     }
 }

@@ -70,6 +70,7 @@ internal sealed class BulkWorkload : Workload
         {
             _highestDelivered = seq;
             Sim.Metrics.AddGoodput(packet.Length, nowUs - ts);
+            Metrics.Dump?.WriteLine($"{nowUs} {nowUs - ts} {Sim.LastHoldUs}");
         }
     }
 }
@@ -124,6 +125,7 @@ internal sealed class CbrWorkload : Workload
         {
             _highestDelivered = seq;
             Sim.Metrics.AddGoodput(packet.Length, nowUs - ts);
+            Metrics.Dump?.WriteLine($"{nowUs} {nowUs - ts} {Sim.LastHoldUs}");
         }
     }
 }

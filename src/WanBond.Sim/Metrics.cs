@@ -29,6 +29,4 @@ internal sealed class Metrics
     }
 
     public void AddDelaySample(long delayUs) => Delay.Add(delayUs);
-
-    internal static readonly System.IO.StreamWriter? Dump = Environment.GetEnvironmentVariable("WB_DUMP") is { } f ? new System.IO.StreamWriter(f) { AutoFlush = true } : null;
 }

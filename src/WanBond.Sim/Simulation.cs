@@ -94,14 +94,11 @@ public sealed class Simulation
 
     internal void Schedule(long timeUs, EventKind kind, int target) => _events.Push(timeUs, kind, target);
 
-    internal long LastHoldUs;
-
     internal void DeliverInner(Endpoint at, ReadOnlySpan<byte> packet, long nowUs, long holdUs)
     {
         if (at == DataReceiver)
         {
             Metrics.ReorderHold.Add(holdUs);
-            LastHoldUs = holdUs;
         }
         _workload.OnInner(at, packet, nowUs);
     }

@@ -70,7 +70,6 @@ internal sealed class BulkWorkload : Workload
         {
             _highestDelivered = seq;
             Sim.Metrics.AddGoodput(packet.Length, nowUs - ts);
-            Metrics.Dump?.WriteLine($"{nowUs} {nowUs - ts} {Sim.LastHoldUs}");
         }
     }
 }
@@ -125,7 +124,6 @@ internal sealed class CbrWorkload : Workload
         {
             _highestDelivered = seq;
             Sim.Metrics.AddGoodput(packet.Length, nowUs - ts);
-            Metrics.Dump?.WriteLine($"{nowUs} {nowUs - ts} {Sim.LastHoldUs}");
         }
     }
 }

@@ -46,6 +46,9 @@ public sealed class PathState
     /// <summary>In-flight data stuck longer than expected was copied onto other paths.</summary>
     public bool Stalled { get; set; }
 
+    /// <summary>All of a stalled path's in-flight data has been copied elsewhere (until it answers again).</summary>
+    public bool StallReinjected { get; set; }
+
     /// <summary>Bytes this path has delivered (acknowledged), for delivery-rate samples.</summary>
     public long Delivered { get; set; }
     public uint DeliveredRxTime { get; set; }

@@ -41,6 +41,9 @@ public sealed class Session
     /// <summary>How much later than its path's one-way delay predicts a packet may be before its path counts as stalled.</summary>
     public const long OverdueMarginUs = 40_000;
 
+    /// <summary>How long a receiver told that repairs follow holds the holes they will fill, at most.</summary>
+    public const long RepairAnnouncementHoldUs = 1_000_000;
+
     /// <summary>A sender queue empty for less than this has not ended its busy period.</summary>
     public const long BusyGapUs = 2_000;
 
@@ -73,6 +76,9 @@ public sealed class Session
     private int _nextFeedbackPath;
     private long _backlogSinceUs;
     private long _queueEmptySinceUs = long.MinValue / 2;
+    private long _repairsAnnouncedUpTo;
+    private long _repairsAnnouncedUntilUs;
+    private bool _announceRepairs;
     private readonly long[] _lastOwdBase;
     private readonly bool[] _hasOwdBase;
 
@@ -244,12 +250,19 @@ public sealed class Session
                 ackEliciting = true;
                 break;
             case PacketType.Probe:
-                if (!ProbeFrame.TryParse(plain, out var watermark32, out _, out reason))
+                if (!ProbeFrame.TryParse(plain, out var watermark32, out var probeFlags, out reason))
                 {
                     Drops.Increment(reason);
                     return;
                 }
-                _reorder.AdvanceWatermark(path.Id, SequenceNumbers.ExpandGseq(watermark32, _highestGseqReceived + 1), nowUs);
+                var watermark = SequenceNumbers.ExpandGseq(watermark32, _highestGseqReceived + 1);
+                _reorder.AdvanceWatermark(path.Id, watermark, nowUs);
+                if ((probeFlags & ProbeFrame.RepairsFollow) != 0)
+                {
+                    _repairsAnnouncedUpTo = Math.Max(_repairsAnnouncedUpTo, watermark);
+                    _repairsAnnouncedUntilUs = nowUs + RepairAnnouncementHoldUs;
+                    UpdateHoldBounds(nowUs);
+                }
                 ackEliciting = true;
                 break;
             case PacketType.Ack:
@@ -336,11 +349,24 @@ public sealed class Session
             _lateness.AddSample(gseq, nowUs);
         }
         _lateness.RecordArrival(gseq, nowUs);
+        UpdateHoldBounds(nowUs);
+    }
+
+    private void UpdateHoldBounds(long nowUs)
+    {
         // Wait at least as long as a stuck packet takes to be noticed overdue and copied onto another path.
         var minSrtt = MinSmoothedRttUs();
-        _reorder.HoldBoundUs = Math.Max(_lateness.HoldBoundUs(nowUs, RttSpreadUs()), OverdueMarginUs + minSrtt + 20_000);
+        var hold = Math.Max(_lateness.HoldBoundUs(nowUs, RttSpreadUs()), OverdueMarginUs + minSrtt + 20_000);
         // A hole known lost is worth holding for about one round trip: the sender's repair is on its way.
-        _reorder.RepairWaitUs = Math.Min(minSrtt + 10_000, _reorder.HoldBoundUs);
+        var repairWait = Math.Min(minSrtt + 10_000, hold);
+        if (_reorder.NextExpected < _repairsAnnouncedUpTo && nowUs < _repairsAnnouncedUntilUs)
+        {
+            // The sender said it is moving a stalled path's data: the copies may take a while on a slower path.
+            hold = Math.Max(hold, _repairsAnnouncedUntilUs - nowUs);
+            repairWait = hold;
+        }
+        _reorder.HoldBoundUs = hold;
+        _reorder.RepairWaitUs = repairWait;
     }
 
     private long MinSmoothedRttUs()
@@ -407,7 +433,8 @@ public sealed class Session
     {
         foreach (var p in _paths)
         {
-            if (!p.IsUsable || p.BytesInFlight <= 0 || !_hasOwdBase[p.Id])
+            // Stalled paths too: more of their packets become overdue as time goes on.
+            if (p.Liveness != PathLiveness.Up || !p.LinkPresent || p.BytesInFlight <= 0 || !_hasOwdBase[p.Id])
             {
                 continue;
             }
@@ -450,6 +477,7 @@ public sealed class Session
         {
             sp.Repaired = true;
             p.PacketsRepaired++;
+            _announceRepairs = true;
         }
         else
         {
@@ -513,6 +541,7 @@ public sealed class Session
 
         p.LastAckUs = nowUs;
         p.Stalled = false;
+        p.StallReinjected = false;
         if (p.Liveness == PathLiveness.Down)
         {
             // It answers again: rejoin with fresh estimates, the link may have changed cell or address.
@@ -660,7 +689,7 @@ public sealed class Session
             {
                 t = _nextHelloUs;
             }
-            if (_helloReplyPathsPending != 0)
+            if (_helloReplyPathsPending != 0 || (_announceRepairs && _established))
             {
                 return _lastNowUs;
             }
@@ -742,7 +771,7 @@ public sealed class Session
             return long.MaxValue;
         }
         var silentSince = Math.Max(oldest, p.LastAckUs);
-        return p.Stalled ? silentSince + DownTimeoutUs(p) : Math.Min(oldest + StallTimeoutUs(p), silentSince + DownTimeoutUs(p));
+        return p.StallReinjected ? silentSince + DownTimeoutUs(p) : Math.Min(oldest + StallTimeoutUs(p), silentSince + DownTimeoutUs(p));
     }
 
     private void CheckLiveness(PathState p, long nowUs)
@@ -761,10 +790,11 @@ public sealed class Session
             MarkDown(p, nowUs);
             return;
         }
-        if (!p.Stalled && nowUs - oldest >= StallTimeoutUs(p))
+        if (!p.StallReinjected && nowUs - oldest >= StallTimeoutUs(p))
         {
-            // Stuck data holds up the receiver's reorder buffer: copy it onto the other paths now.
+            // Stuck data holds up the receiver's reorder buffer: copy all of it onto the other paths now.
             p.Stalled = true;
+            p.StallReinjected = true;
             p.NextProbeUs = nowUs;
             Reinject(p, nowUs, declareLost: false);
         }
@@ -966,6 +996,15 @@ public sealed class Session
     {
         length = 0;
         pathId = -1;
+        if (_announceRepairs && NextFeedbackPath() is { } carrier)
+        {
+            // Tell the receiver, on a working path, that the stuck data is coming another way.
+            _announceRepairs = false;
+            var n = ProbeFrame.Write(destination[HeaderSize..], (uint)_nextGseq, ProbeFrame.RepairsFollow, 0);
+            length = Seal(carrier, PacketType.Probe, _peerSessionId, destination, n, nowUs, ackEliciting: true, out _);
+            pathId = carrier.Id;
+            return true;
+        }
         foreach (var p in _paths)
         {
             if (NextProbeTime(p) > nowUs)

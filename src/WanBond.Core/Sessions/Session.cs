@@ -41,6 +41,9 @@ public sealed class Session
     /// <summary>How much later than its path's one-way delay predicts a packet may be before its path counts as stalled.</summary>
     public const long OverdueMarginUs = 40_000;
 
+    /// <summary>Inner packets up to this size are sent on two paths.</summary>
+    public const int SmallPacketBytes = 200;
+
     /// <summary>How long a receiver told that repairs follow holds the holes they will fill, at most.</summary>
     public const long RepairAnnouncementHoldUs = 1_000_000;
 
@@ -79,6 +82,10 @@ public sealed class Session
     private long _repairsAnnouncedUpTo;
     private long _repairsAnnouncedUntilUs;
     private bool _announceRepairs;
+    private PacketBuffer? _duplicate;
+    private long _duplicateGseq;
+    private long _duplicateFirstSentUs;
+    private int _duplicateNotOnPath;
     private readonly long[] _lastOwdBase;
     private readonly bool[] _hasOwdBase;
 
@@ -689,7 +696,7 @@ public sealed class Session
             {
                 t = _nextHelloUs;
             }
-            if (_helloReplyPathsPending != 0 || (_announceRepairs && _established))
+            if (_helloReplyPathsPending != 0 || ((_announceRepairs || _duplicate is not null) && _established))
             {
                 return _lastNowUs;
             }
@@ -878,6 +885,7 @@ public sealed class Session
             return false;
         }
         return TryWriteProbe(nowUs, destination, out length, out pathId)
+            || TryWriteDuplicate(nowUs, destination, out length, out pathId)
             || TryWriteData(nowUs, destination, out length, out pathId);
     }
 
@@ -1062,16 +1070,76 @@ public sealed class Session
             }
             firstSentUs = nowUs;
         }
-        var p = _paths[i];
+        // Small packets (TCP acks, DNS, voice) are cheap to send twice and costly to have stuck behind
+        // a link that just stalled: a copy follows on the next-best path.
+        var duplicate = !isRepair && inner.Length <= SmallPacketBytes && _duplicate is null && UsablePathCount() >= 2;
+        length = WriteData(_paths[i], inner, gseq, firstSentUs, isRepair || duplicate, destination, nowUs);
+        if (duplicate)
+        {
+            _duplicate = _pool.Rent(inner.ReadOnlySpan);
+            _duplicateGseq = gseq;
+            _duplicateFirstSentUs = firstSentUs;
+            _duplicateNotOnPath = i;
+        }
+        _scheduler.OnSent(_paths[i], length, nowUs);
+        pathId = i;
+        return true;
+    }
+
+    private bool TryWriteDuplicate(long nowUs, Span<byte> destination, out int length, out int pathId)
+    {
+        length = 0;
+        pathId = -1;
+        if (_duplicate is null)
+        {
+            return false;
+        }
+        PathState? best = null;
+        foreach (var p in _paths)
+        {
+            if (p.Id != _duplicateNotOnPath && p.IsUsable && p.HasWindowRoom(_duplicate.Length, urgent: true)
+                && (best is null || p.OneWayDelayEstimateUs < best.OneWayDelayEstimateUs))
+            {
+                best = p;
+            }
+        }
+        var inner = _duplicate;
+        _duplicate = null;
+        if (best is null)
+        {
+            _pool.Return(inner);
+            return false;
+        }
+        length = WriteData(best, inner, _duplicateGseq, _duplicateFirstSentUs, repaired: true, destination, nowUs);
+        pathId = best.Id;
+        return true;
+    }
+
+    private int UsablePathCount()
+    {
+        var n = 0;
+        foreach (var p in _paths)
+        {
+            if (p.IsUsable)
+            {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /// <summary>Seals one data packet on <paramref name="p"/>, which keeps <paramref name="inner"/> until it is acknowledged.</summary>
+    private int WriteData(PathState p, PacketBuffer inner, long gseq, long firstSentUs, bool repaired, Span<byte> destination, long nowUs)
+    {
         var plain = destination[HeaderSize..];
         DataFrame.WriteHeader(plain, (uint)gseq);
         inner.ReadOnlySpan.CopyTo(plain[DataFrame.HeaderSize..]);
-        length = Seal(p, PacketType.Data, _peerSessionId, destination, DataFrame.HeaderSize + inner.Length, nowUs, ackEliciting: true, out var pn);
+        var length = Seal(p, PacketType.Data, _peerSessionId, destination, DataFrame.HeaderSize + inner.Length, nowUs, ackEliciting: true, out var pn);
         ref var sp = ref p.Sent[pn];
         sp.Inner = inner;
         sp.Gseq = gseq;
         sp.FirstSentUs = firstSentUs;
-        sp.Repaired = isRepair;
+        sp.Repaired = repaired;
         sp.AppLimited = _sendQueue.Count == 0 && _repairs.Count == 0;
         p.DataBytesSent += inner.Length;
         p.LastDataSendUs = nowUs;
@@ -1079,9 +1147,7 @@ public sealed class Session
         // Pacing: allow a burst of about two packets of credit, not more.
         var interval = p.PacingIntervalUs(length);
         p.NextSendUs = Math.Max(p.NextSendUs, nowUs - 2 * interval) + interval;
-        _scheduler.OnSent(p, length, nowUs);
-        pathId = i;
-        return true;
+        return length;
     }
 
     /// <summary>Writes the clear header, seals the plaintext behind it, and records the packet on the path.</summary>

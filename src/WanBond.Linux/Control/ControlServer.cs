@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using System.Runtime.Versioning;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
@@ -9,6 +10,7 @@ namespace WanBond.Linux.Control;
 /// The local control socket `wanbond status` reads: a Unix stream socket in a directory only root can enter
 /// (0700) and itself mode 0600. One request line ("status"), one JSON answer, then the connection closes.
 /// </summary>
+[SupportedOSPlatform("linux")]
 public sealed class ControlServer : IAsyncDisposable
 {
     private readonly string _path;

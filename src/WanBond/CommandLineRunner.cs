@@ -16,6 +16,7 @@ internal static class CommandLineRunner
             Console.Error.WriteLine($"{command}: {result.Errors[0].Message} (see {command} --help)");
             return UsageExitCode;
         }
-        return result.Invoke();
+        // The daemons' host handles SIGTERM/SIGINT itself and needs longer than System.CommandLine's 2 s to undo its network set-up.
+        return result.Invoke(new InvocationConfiguration { ProcessTerminationTimeout = null });
     }
 }

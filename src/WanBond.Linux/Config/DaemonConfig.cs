@@ -21,6 +21,9 @@ public abstract class DaemonConfig
         ["minrtt"] = SchedulerKind.MinRtt,
     };
 
+    /// <summary>What Linux accepts as an interface name (1-15 printable characters, no '/', ':' or spaces).</summary>
+    public static bool IsInterfaceName(string name) => YamlSection.IsInterfaceName(name);
+
     public required string File { get; init; }
 
     public string TunnelName { get; init; } = "wb0";

@@ -33,14 +33,17 @@ internal sealed class ProxyDaemon : IHostedService, IAsyncDisposable
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        // The state directory holds the control socket and saved sysctl values: root only, made so before anything goes in.
+        Directory.CreateDirectory(Path.GetDirectoryName(_config.ControlSocket)!, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         _log.LogWarning("traffic through the tunnel is NOT encrypted or authenticated yet (the security layer is still to come)");
-        _network = new ProxyNetwork(_config, _runner);
+        _network = new ProxyNetwork(_config, _runner, Path.GetDirectoryName(_config.ControlSocket)!);
         try
         {
             _network.Cleanup(_config.TunnelName);
             var v6 = _config.ListenAddress.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6;
             _socket = SocketSyscalls.CreateUdp(v6 ? SocketSyscalls.AF_INET6 : SocketSyscalls.AF_INET, dualStack: v6 && _config.ListenAddress.Equals(IPAddress.IPv6Any));
             SocketSyscalls.SetBufferSizes(_socket, 8 << 20);
+            MessageSyscalls.EnablePacketInfo(_socket, v6);
             SocketSyscalls.Bind(_socket, InetSocketAddress.From(new IPEndPoint(_config.ListenAddress, _config.Port)));
             _tun = TunDevice.Open(_config.TunnelName);
             _network.Setup(_tun.Name, _config.InnerMtu);

@@ -40,8 +40,10 @@ internal sealed class RouterDaemon : IHostedService, IAsyncDisposable
     {
         var proxy = await ResolveProxy(cancellationToken);
         var ipv6 = proxy.AddressFamily == AddressFamily.InterNetworkV6;
+        // The state directory holds the control socket and saved sysctl values: root only, made so before anything goes in.
+        Directory.CreateDirectory(Path.GetDirectoryName(_config.ControlSocket)!, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         _log.LogWarning("traffic through the tunnel is NOT encrypted or authenticated yet (the security layer is still to come)");
-        _network = new RouterNetwork(_config, _runner, ipv6);
+        _network = new RouterNetwork(_config, _runner, ipv6, Path.GetDirectoryName(_config.ControlSocket)!);
         try
         {
             _network.Cleanup(_config.TunnelName); // repairs what a crashed run left behind

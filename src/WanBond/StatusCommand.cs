@@ -115,8 +115,8 @@ internal static class StatusCommand
     }
 
     private static string Bytes(long b) =>
-        b >= 1L << 30 ? (b / (double)(1L << 30)).ToString("F2 'GiB'", CultureInfo.InvariantCulture)
-        : b >= 1L << 20 ? (b / (double)(1L << 20)).ToString("F1 'MiB'", CultureInfo.InvariantCulture)
-        : b >= 1L << 10 ? (b / (double)(1L << 10)).ToString("F0 'KiB'", CultureInfo.InvariantCulture)
-        : b.ToString(CultureInfo.InvariantCulture) + " B";
+        b >= 1L << 30 ? string.Create(CultureInfo.InvariantCulture, $"{b / (double)(1L << 30):F2} GiB")
+        : b >= 1L << 20 ? string.Create(CultureInfo.InvariantCulture, $"{b / (double)(1L << 20):F1} MiB")
+        : b >= 1L << 10 ? string.Create(CultureInfo.InvariantCulture, $"{b / (double)(1L << 10):F0} KiB")
+        : string.Create(CultureInfo.InvariantCulture, $"{b} B");
 }

@@ -16,6 +16,9 @@ public sealed class InboundItem
     /// <summary>The sender's address (datagrams only). A field: the receive call writes it in place.</summary>
 #pragma warning disable CA1051
     public InetSocketAddress From;
+
+    /// <summary>The local address it arrived at (proxy socket only).</summary>
+    public PacketInfo To;
 #pragma warning restore CA1051
 
     public ReadOnlySpan<byte> Span => Data.AsSpan(0, Length);

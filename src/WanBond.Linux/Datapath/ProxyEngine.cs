@@ -40,7 +40,7 @@ public sealed class ProxyEngine : EngineLoop
         _idleTimeoutUs = idleTimeoutUs;
         _receivers =
         [
-            new ReceiveLoop("udp", () => socket, isSocket: true, Inbox.FromSocket, Inbox, log),
+            new ReceiveLoop("udp", () => socket, isSocket: true, Inbox.FromSocket, Inbox, log, packetInfo: true),
             new ReceiveLoop(tun.Name, () => tun.Descriptor, isSocket: false, Inbox.FromTun, Inbox, log),
         ];
     }
@@ -93,6 +93,7 @@ public sealed class ProxyEngine : EngineLoop
         {
             // Authentic and new: this is where the path's replies go from now on.
             ps.Remotes[header.PathId] = item.From;
+            ps.Locals[header.PathId] = item.To;
             ps.Meters[header.PathId].BytesReceived += datagram.Length;
             ps.LastReceiveUs = nowUs;
             _latest = ps;
@@ -154,7 +155,7 @@ public sealed class ProxyEngine : EngineLoop
             while (s.TryPollDatagram(nowUs, _out, out var length, out var path))
             {
                 ref var remote = ref ps.Remotes[path];
-                if (!remote.IsSet || SocketSyscalls.SendTo(_socket, _out.AsSpan(0, length), ref remote) < 0)
+                if (!remote.IsSet || MessageSyscalls.SendTo(_socket, _out.AsSpan(0, length), ref remote, ref ps.Locals[path]) < 0)
                 {
                     ps.SendErrors++;
                 }
@@ -281,6 +282,7 @@ public sealed class ProxyEngine : EngineLoop
             Session = session;
             InitiatorId = initiatorId;
             Remotes = new InetSocketAddress[paths];
+            Locals = new PacketInfo[paths];
             Meters = new PathMeter[paths];
             BytesSent = new long[paths];
             for (var i = 0; i < paths; i++)
@@ -295,6 +297,9 @@ public sealed class ProxyEngine : EngineLoop
         public uint InitiatorId { get; }
 
         public InetSocketAddress[] Remotes { get; }
+
+        /// <summary>Per path, the proxy address the router sends to: replies leave from it, or the modem's NAT drops them.</summary>
+        public PacketInfo[] Locals { get; }
 
         public PathMeter[] Meters { get; }
 

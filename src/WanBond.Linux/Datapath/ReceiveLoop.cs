@@ -16,6 +16,7 @@ public sealed class ReceiveLoop : IDisposable
     private readonly string _name;
     private readonly Func<FileDescriptor?> _descriptor;
     private readonly bool _isSocket;
+    private readonly bool _packetInfo;
     private readonly int _source;
     private readonly Inbox _inbox;
     private readonly ILogger _log;
@@ -25,11 +26,12 @@ public sealed class ReceiveLoop : IDisposable
     private long _packets;
     private long _bytes;
 
-    public ReceiveLoop(string name, Func<FileDescriptor?> descriptor, bool isSocket, int source, Inbox inbox, ILogger log)
+    public ReceiveLoop(string name, Func<FileDescriptor?> descriptor, bool isSocket, int source, Inbox inbox, ILogger log, bool packetInfo = false)
     {
         _name = name;
         _descriptor = descriptor;
         _isSocket = isSocket;
+        _packetInfo = packetInfo;
         _source = source;
         _inbox = inbox;
         _log = log;
@@ -59,14 +61,14 @@ public sealed class ReceiveLoop : IDisposable
                 int n;
                 if (item is null)
                 {
-                    n = ReadInto(fd, _discard, ref Unsafe.NullRef<InetSocketAddress>(), dropOnly: true);
+                    n = ReadInto(fd, _discard, ref Unsafe.NullRef<InboundItem>(), dropOnly: true);
                     if (n == -Errno.EAGAIN)
                     {
                         PollSyscalls.WaitReadable(fd, IdlePollUs);
                     }
                     continue;
                 }
-                n = ReadInto(fd, item.Data, ref item.From, dropOnly: false);
+                n = ReadInto(fd, item.Data, ref item, dropOnly: false);
                 if (n >= 0)
                 {
                     item.Length = n;
@@ -104,7 +106,7 @@ public sealed class ReceiveLoop : IDisposable
         }
     }
 
-    private int ReadInto(FileDescriptor fd, byte[] buffer, ref InetSocketAddress from, bool dropOnly)
+    private int ReadInto(FileDescriptor fd, byte[] buffer, ref InboundItem item, bool dropOnly)
     {
         if (!_isSocket)
         {
@@ -115,7 +117,7 @@ public sealed class ReceiveLoop : IDisposable
             var ignored = default(InetSocketAddress);
             return SocketSyscalls.ReceiveFrom(fd, buffer, ref ignored);
         }
-        return SocketSyscalls.ReceiveFrom(fd, buffer, ref from);
+        return _packetInfo ? MessageSyscalls.ReceiveFrom(fd, buffer, ref item.From, ref item.To) : SocketSyscalls.ReceiveFrom(fd, buffer, ref item.From);
     }
 
     public void Stop() => _stopping = true;

@@ -62,7 +62,10 @@ public sealed class SysctlState
                 // The interface the setting belonged to may be gone; nothing left to restore.
             }
         }
-        File.Delete(_stateFile);
+        if (File.Exists(_stateFile))
+        {
+            File.Delete(_stateFile);
+        }
     }
 
     private Dictionary<string, string> Load()

@@ -242,7 +242,11 @@ public sealed class RouterConfig : DaemonConfig
             return IPAddress.TryParse(host, out _);
         }
         var colon = host.LastIndexOf(':');
-        if (colon >= 0 && host.IndexOf(':', StringComparison.Ordinal) == colon)
+        if (colon >= 0 && host.IndexOf(':', StringComparison.Ordinal) != colon)
+        {
+            return IPAddress.TryParse(host, out _); // several colons: only a bare IPv6 address (port: use [addr]:port)
+        }
+        if (colon >= 0)
         {
             if (!TryPort(host[(colon + 1)..], out port))
             {

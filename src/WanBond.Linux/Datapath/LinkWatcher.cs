@@ -20,6 +20,7 @@ public sealed class LinkWatcher : IDisposable
     private readonly LinkProbe _probe = new();
     private readonly LinkObservation[] _last;
     private readonly bool[] _routed;
+    private readonly (string? Address, IPAddress? Gateway)[] _learned;
     private readonly CancellationTokenSource _stop = new();
     private Thread? _thread;
 
@@ -33,6 +34,7 @@ public sealed class LinkWatcher : IDisposable
         _log = log;
         _last = new LinkObservation[links.Count];
         _routed = new bool[links.Count];
+        _learned = new (string?, IPAddress?)[links.Count];
     }
 
     public TimeSpan Interval { get; init; } = TimeSpan.FromMilliseconds(250);
@@ -67,6 +69,16 @@ public sealed class LinkWatcher : IDisposable
         {
             var before = _last[i];
             var o = now[i];
+            if (o.Gateway is not null)
+            {
+                _learned[i] = (o.Address, o.Gateway);
+            }
+            else if (o.Present && o.Address is not null && _learned[i].Address == o.Address)
+            {
+                // The interface bounced (down/up drops its routes) but kept its address: its gateway is still the one
+                // it had, until a DHCP client says otherwise.
+                o = o with { Gateway = _learned[i].Gateway };
+            }
             if (!initial && o == before)
             {
                 continue;
@@ -106,7 +118,7 @@ public sealed class LinkWatcher : IDisposable
                 }
             }
             _last[i] = o;
-            if (initial || before is null || before.Usable != usable || before.Address != o.Address || before.Gateway?.Equals(o.Gateway) == false)
+            if (initial || before is null || before.Usable != usable || before.Describe() != o.Describe())
             {
                 _log.LogInformation("link {Link}: {State} ({Detail})", name, usable ? "up" : "down", o.Describe());
             }

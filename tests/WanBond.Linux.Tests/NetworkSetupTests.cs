@@ -38,15 +38,12 @@ public class NetworkSetupTests
         var dir = Directory.CreateTempSubdirectory("wbnet");
         try
         {
-            var net = new RouterNetwork(Config(), runner, proxyIsIPv6: false, dir.FullName);
-            // ip_forward is written under the real /proc only by the daemon; here the set-up stops at the sysctl when not root.
-            try
-            {
-                net.Setup("wb0", 1420);
-            }
-            catch (NetworkSetupException) when (!Environment.IsPrivilegedProcess)
-            {
-            }
+            var proc = Path.Combine(dir.FullName, "proc");
+            Directory.CreateDirectory(Path.Combine(proc, "net/ipv4"));
+            File.WriteAllText(Path.Combine(proc, "net/ipv4/ip_forward"), "0\n");
+            var net = new RouterNetwork(Config(), runner, proxyIsIPv6: false, dir.FullName, proc);
+            net.Setup("wb0", 1420);
+            Assert.Equal("1", File.ReadAllText(Path.Combine(proc, "net/ipv4/ip_forward")));
             var h = runner.History;
             Assert.Contains("ip -4 rule add priority 7700 oif usb0 lookup 7701", h);
             Assert.Contains("ip -4 rule add priority 7701 oif usb1 lookup 7702", h);
@@ -59,10 +56,6 @@ public class NetworkSetupTests
         }
         finally
         {
-            if (Environment.IsPrivilegedProcess)
-            {
-                new SysctlState(Path.Combine(dir.FullName, "router.sysctl")).Restore();
-            }
             dir.Delete(recursive: true);
         }
     }
@@ -74,7 +67,7 @@ public class NetworkSetupTests
         var dir = Directory.CreateTempSubdirectory("wbnet");
         try
         {
-            var net = new RouterNetwork(Config(), runner, proxyIsIPv6: false, dir.FullName);
+            var net = new RouterNetwork(Config(), runner, proxyIsIPv6: false, dir.FullName, dir.FullName);
             var e = Assert.Throws<NetworkSetupException>(() => net.Setup("wb0", 1420));
             Assert.Equal("`ip -4 rule add priority 7701 oif usb1 lookup 7702` failed: RTNETLINK answers: File exists", e.Message);
             var after = runner.History.SkipWhile(l => !l.Contains("oif usb1", StringComparison.Ordinal)).Skip(1).ToList();
@@ -98,7 +91,7 @@ public class NetworkSetupTests
         var dir = Directory.CreateTempSubdirectory("wbnet");
         try
         {
-            new RouterNetwork(Config(), runner, proxyIsIPv6: false, dir.FullName).Cleanup("wb0");
+            new RouterNetwork(Config(), runner, proxyIsIPv6: false, dir.FullName, dir.FullName).Cleanup("wb0");
             var deletes = runner.History.Where(l => l.Contains("rule del", StringComparison.Ordinal)).ToList();
             Assert.Equal(["ip -4 rule del priority 7700", "ip -4 rule del priority 7741", "ip -6 rule del priority 7700", "ip -6 rule del priority 7741"], deletes);
         }

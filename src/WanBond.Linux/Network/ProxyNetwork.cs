@@ -12,11 +12,11 @@ public sealed class ProxyNetwork
     private readonly CommandRunner _runner;
     private readonly SysctlState _sysctl;
 
-    public ProxyNetwork(ProxyConfig config, CommandRunner runner, string stateDirectory = "/run/wanbond")
+    public ProxyNetwork(ProxyConfig config, CommandRunner runner, string stateDirectory = "/run/wanbond", string sysctlRoot = "/proc/sys")
     {
         _config = config;
         _runner = runner;
-        _sysctl = new SysctlState(Path.Combine(stateDirectory, "proxy.sysctl"));
+        _sysctl = new SysctlState(Path.Combine(stateDirectory, "proxy.sysctl"), sysctlRoot);
     }
 
     public void Setup(string tunnelName, int innerMtu)

@@ -28,12 +28,12 @@ public sealed class RouterNetwork
     private readonly SysctlState _sysctl;
     private readonly string _family;
 
-    public RouterNetwork(RouterConfig config, CommandRunner runner, bool proxyIsIPv6, string stateDirectory = "/run/wanbond")
+    public RouterNetwork(RouterConfig config, CommandRunner runner, bool proxyIsIPv6, string stateDirectory = "/run/wanbond", string sysctlRoot = "/proc/sys")
     {
         _config = config;
         _runner = runner;
         _family = proxyIsIPv6 ? "-6" : "-4";
-        _sysctl = new SysctlState(Path.Combine(stateDirectory, "router.sysctl"));
+        _sysctl = new SysctlState(Path.Combine(stateDirectory, "router.sysctl"), sysctlRoot);
     }
 
     public int LinkTable(int link) => _config.RoutingTable + 1 + link;

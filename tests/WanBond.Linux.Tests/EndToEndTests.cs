@@ -137,6 +137,34 @@ public sealed partial class EndToEndTests
         Assert.False(File.Exists($"{bed.RunDirectory}/proxy.sock"));
     }
 
+    [NetnsFact]
+    public void A_router_killed_hard_is_repaired_by_its_next_start()
+    {
+        using var bed = new NamespaceTestbed(links: 1);
+        var routerYml = Path.Combine(bed.Directory, "router.yml");
+        File.WriteAllText(routerYml, $"proxy: 10.202.0.1\nlinks: [wan0]\nlan: lan0\ncontrol_socket: {bed.RunDirectory}/router.sock\n");
+        var rules = bed.In("rtr", Short, "ip", "-4", "rule", "show").Output;
+        var forward = bed.In("rtr", Short, "cat", "/proc/sys/net/ipv4/ip_forward").Output.Trim();
+
+        var first = bed.Start("rtr", "router1.log", "dotnet", NamespaceTestbed.CliDll, "router", "--config", routerYml);
+        WaitFor(() => Status(bed, "router"), _ => true, TimeSpan.FromSeconds(20), "router status");
+        first.Kill(); // SIGKILL: no cleanup runs
+        first.WaitForExit(10_000);
+        Assert.Contains("lookup 7700", bed.In("rtr", Short, "ip", "-4", "rule", "show").Output, StringComparison.Ordinal);
+        Assert.Contains("wanbond", bed.In("rtr", Short, "nft", "list", "tables").Output, StringComparison.Ordinal);
+
+        var second = bed.Start("rtr", "router2.log", "dotnet", NamespaceTestbed.CliDll, "router", "--config", routerYml);
+        WaitFor(() => Status(bed, "router"), _ => true, TimeSpan.FromSeconds(20), "router status after restart");
+        var during = bed.In("rtr", Short, "ip", "-4", "rule", "show").Output;
+        Assert.Single(Regex.Matches(during, "lookup 7700\\b"));
+        NamespaceTestbed.Terminate(second);
+        Assert.True(second.WaitForExit(20_000), "router did not stop: " + bed.Log("router2.log"));
+        Assert.Equal(0, second.ExitCode);
+        Assert.Equal(rules, bed.In("rtr", Short, "ip", "-4", "rule", "show").Output);
+        Assert.DoesNotContain("wanbond", bed.In("rtr", Short, "nft", "list", "tables").Output, StringComparison.Ordinal);
+        Assert.Equal(forward, bed.In("rtr", Short, "cat", "/proc/sys/net/ipv4/ip_forward").Output.Trim());
+    }
+
     [GeneratedRegex(@"table 77(0\d|1\d|2\d|3[0-2])\b|dev wb0")]
     private static partial Regex OwnedTable();
 

@@ -50,6 +50,19 @@ public static class ReportWriter
             w.WriteNumber("link_queue", r.LinkQueueDrops);
             w.WriteNumber("link_loss", r.LinkLossDrops);
             w.WriteEndObject();
+            if (r.Engine is { } e)
+            {
+                w.WriteStartObject("engine");
+                w.WriteNumber("sender_aqm_drops", e.SenderAqmDrops);
+                w.WriteNumber("reorder_skipped", e.ReorderSkipped);
+                w.WriteNumber("reorder_skipped_late", e.ReorderSkippedLate);
+                w.WriteNumber("tunnel_lost", e.TunnelLost);
+                w.WriteNumber("repaired", e.Repaired);
+                w.WriteNumber("rejected", e.Rejected);
+                w.WriteNumber("reverse_aqm_drops", e.ReverseAqmDrops);
+                w.WriteNumber("reverse_reorder_skipped", e.ReverseReorderSkipped);
+                w.WriteEndObject();
+            }
             w.WriteStartArray("paths");
             foreach (var p in r.Paths)
             {
@@ -112,6 +125,10 @@ public static class ReportWriter
         sb.AppendLine(ic, $"reorder hold p95    {F(r.ReorderHoldP95Ms, 1)} ms");
         sb.AppendLine(ic, $"inner retransmits   {r.InnerRetransmits}");
         sb.AppendLine(ic, $"drops               sender queue {r.SenderQueueDrops}, link queue {r.LinkQueueDrops}, link loss {r.LinkLossDrops}");
+        if (r.Engine is { } e)
+        {
+            sb.AppendLine(ic, $"engine              aqm drops {e.SenderAqmDrops}, reorder skipped {e.ReorderSkipped} ({e.ReorderSkippedLate} late), tunnel lost {e.TunnelLost}, repaired {e.Repaired}, rejected {e.Rejected}; reverse direction: aqm drops {e.ReverseAqmDrops}, reorder skipped {e.ReverseReorderSkipped}");
+        }
         if (r.Timeline is { } t)
         {
             sb.AppendLine();

@@ -247,6 +247,26 @@ public sealed class Simulation
             _directions.Sum(d => d.LossDrops),
             Metrics.GoodputPackets,
             paths,
-            timeline);
+            timeline,
+            EngineFigures());
+    }
+
+    private EngineCounters? EngineFigures()
+    {
+        var sender = DataSender.Session;
+        var receiver = DataReceiver.Session;
+        if (sender is null || receiver is null)
+        {
+            return null;
+        }
+        long lost = 0, repaired = 0;
+        for (int i = 0; i < sender.PathCount; i++)
+        {
+            var st = sender.GetPathStats(i);
+            lost += st.PacketsLost;
+            repaired += st.PacketsRepaired;
+        }
+        return new EngineCounters(sender.SendQueueDrops, receiver.ReorderSkipped, receiver.ReorderSkippedLate, lost, repaired, sender.Drops.Total + receiver.Drops.Total,
+            receiver.SendQueueDrops, sender.ReorderSkipped);
     }
 }

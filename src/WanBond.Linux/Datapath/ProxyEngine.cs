@@ -128,6 +128,7 @@ public sealed class ProxyEngine : EngineLoop
             SendQueueBytes = _options.SendQueueBytes,
             CodelTargetUs = _options.CodelTargetUs,
             CodelIntervalUs = _options.CodelIntervalUs,
+            TargetQueueDelayUs = _options.TargetQueueDelayUs,
         };
         uint localId;
         do

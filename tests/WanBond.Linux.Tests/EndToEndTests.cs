@@ -103,6 +103,21 @@ public sealed partial class EndToEndTests
         var proxyStatus = Status(bed, "proxy");
         Assert.Equal(2, proxyStatus.GetProperty("sessions")[0].GetProperty("links").GetArrayLength());
 
+        // The link returns with a new address (a modem reconnect with DHCP): it rejoins without a restart.
+        bed.In("rtr", Short, "ip", "addr", "flush", "dev", "wan1");
+        bed.In("rtr", Short, "ip", "addr", "add", "10.201.1.3/24", "dev", "wan1");
+        bed.In("rtr", Short, "ip", "link", "set", "wan1", "up");
+        bed.In("rtr", Short, "ip", "route", "replace", "default", "via", "10.201.1.1", "dev", "wan1", "metric", "101");
+        WaitFor(() => Status(bed, "router"), s =>
+        {
+            var l = s.GetProperty("sessions")[0].GetProperty("links")[1];
+            return l.GetProperty("state").GetString() == "up" && l.GetProperty("address").GetString() == "10.201.1.3";
+        }, TimeSpan.FromSeconds(15), "wan1 back up with its new address");
+        var rejoined = Iperf(bed, ["-R"], "-t", "2");
+        Assert.True(rejoined.Received > 0);
+        var proxyPaths = Status(bed, "proxy").GetProperty("sessions")[0].GetProperty("links");
+        Assert.Equal("up", proxyPaths[1].GetProperty("state").GetString());
+
         // The human-readable status names both links too.
         var table = NamespaceTestbed.TryRun("dotnet", NamespaceTestbed.CliDll, "status", "--socket", $"{bed.RunDirectory}/router.sock");
         Assert.Equal(0, table.Code);

@@ -27,7 +27,7 @@ public sealed class NamespaceTestbed : IDisposable
 
     public NamespaceTestbed(int links = 2)
     {
-        Prefix = "wbt" + Convert.ToHexString(BitConverter.GetBytes(Random.Shared.Next())).ToLowerInvariant()[..6];
+        Prefix = "wbe" + Convert.ToHexString(BitConverter.GetBytes(Random.Shared.Next())).ToLowerInvariant()[..6];
         Directory = System.IO.Directory.CreateTempSubdirectory("wanbond-e2e-").FullName;
         RunDirectory = $"/run/{Prefix}";
         try

@@ -62,10 +62,16 @@ public sealed partial class EndToEndTests
         var links = status.GetProperty("sessions")[0].GetProperty("links").EnumerateArray().Select(l => l.GetProperty("name").GetString()).ToList();
         Assert.Equal(["wan0", "wan1"], links);
 
-        // Ping through the tunnel.
-        var ping = bed.In("lan", Short, "ping", "-c", "3", "-i", "0.2", "-W", "2", "10.203.0.2");
-        Assert.True(ping.Code == 0, "ping through the tunnel failed: " + ping.Output + ping.Error);
-        Assert.Contains(" 0% packet loss", ping.Output, StringComparison.Ordinal);
+        // Ping through the tunnel (ICMP echo from the LAN host's namespace).
+        for (var i = 0; i < 3; i++)
+        {
+            var reply = NetnsSockets.InNamespace(bed.Ns("lan"), () =>
+            {
+                using var ping = new System.Net.NetworkInformation.Ping();
+                return ping.Send(System.Net.IPAddress.Parse("10.203.0.2"), 2000);
+            });
+            Assert.Equal(System.Net.NetworkInformation.IPStatus.Success, reply.Status);
+        }
 
         // TCP both ways, every byte, checksummed.
         foreach (var serverSends in new[] { false, true })

@@ -12,7 +12,12 @@ internal static class CommandLineRunner
         var result = root.Parse(args);
         if (result.Errors.Count > 0)
         {
-            string command = result.CommandResult.Command is RootCommand ? "wanbond" : "wanbond " + result.CommandResult.Command.Name;
+            var names = new List<string>();
+            for (var c = result.CommandResult; c is not null && c.Command is not RootCommand; c = c.Parent as System.CommandLine.Parsing.CommandResult)
+            {
+                names.Insert(0, c.Command.Name);
+            }
+            string command = string.Join(' ', ["wanbond", .. names]);
             Console.Error.WriteLine($"{command}: {result.Errors[0].Message} (see {command} --help)");
             return UsageExitCode;
         }

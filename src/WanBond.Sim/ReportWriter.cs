@@ -24,6 +24,7 @@ public static class ReportWriter
             w.WriteString("workload", s.Workload.ToString());
             w.WriteString("direction", s.Direction == DataDirection.Down ? "down" : "up");
             w.WriteString("scheduler", s.NoTunnel ? "none" : s.Scheduler.ToString().ToLowerInvariant());
+            w.WriteString("cc", s.NoTunnel ? "none" : s.CongestionControl.ToString().ToLowerInvariant());
             w.WriteBoolean("tunnel", !s.NoTunnel);
             Num(w, "duration_s", s.DurationS, 6);
             w.WriteString("seed", s.Seed.ToString(CultureInfo.InvariantCulture));
@@ -110,7 +111,7 @@ public static class ReportWriter
         var sb = new StringBuilder();
         var ic = CultureInfo.InvariantCulture;
         sb.AppendLine(ic, $"wanbond sim: workload {s.Workload}, direction {(s.Direction == DataDirection.Down ? "down" : "up")}, " +
-            $"{(s.NoTunnel ? "no tunnel" : "scheduler " + s.Scheduler.ToString().ToLowerInvariant())}, {s.DurationS.ToString(ic)} s, seed {s.Seed}");
+            $"{(s.NoTunnel ? "no tunnel" : "scheduler " + s.Scheduler.ToString().ToLowerInvariant() + ", cc " + s.CongestionControl.ToString().ToLowerInvariant())}, {s.DurationS.ToString(ic)} s, seed {s.Seed}");
         sb.AppendLine();
         sb.AppendLine(ic, $"{"path",4}  {"capacity Mbit/s",15}  {"carried Mbit/s",14}  {"utilization",11}  {"share",6}  {"RTT p50 ms",10}  {"RTT p95 ms",10}  {"queue drops",11}  {"loss drops",10}  link");
         foreach (var p in r.Paths)

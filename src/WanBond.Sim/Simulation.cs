@@ -57,7 +57,7 @@ public sealed class Simulation
         Session? proxySession = null;
         if (!scenario.NoTunnel)
         {
-            var options = new SessionOptions { PathCount = n, Scheduler = scenario.Scheduler };
+            var options = new SessionOptions { PathCount = n, Scheduler = scenario.Scheduler, CongestionControl = scenario.CongestionControl };
             routerSession = new Session(options, new NullSeal(), SessionRole.Initiator, 0x5253_0001, 0);
             proxySession = new Session(options, new NullSeal(), SessionRole.Responder, 0x5053_0002, 0);
         }

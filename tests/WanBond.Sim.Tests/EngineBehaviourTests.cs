@@ -119,3 +119,16 @@ public class EngineBehaviourTests
         Assert.All(r.Paths, p => Assert.True(p.Share > 0.1, $"{kind} uses path {p.Path}"));
     }
 }
+
+public class CongestionControlComparisonTests
+{
+    [Fact]
+    public void The_delay_controller_keeps_the_modem_queues_shorter_than_loss_based_reno()
+    {
+        var delay = Simulation.Run(new ScenarioParser(DeterminismTests.BundledTraces).Parse(new SimArguments { LinkRates = ["10,30", "20,30"], Duration = "20" }));
+        var reno = Simulation.Run(new ScenarioParser(DeterminismTests.BundledTraces).Parse(new SimArguments { LinkRates = ["10,30", "20,30"], Duration = "20", CongestionControl = "reno" }));
+        // Same links, same bulk sender: reno fills the 200 ms buffers, the delay controller stays near its target.
+        Assert.True(reno.Paths[0].RttP50Ms > delay.Paths[0].RttP50Ms + 50, $"reno RTT {reno.Paths[0].RttP50Ms} ms vs delay {delay.Paths[0].RttP50Ms} ms");
+        Assert.True(delay.Efficiency >= 0.95 * reno.Efficiency, $"delay {delay.Efficiency:F3} vs reno {reno.Efficiency:F3}");
+    }
+}

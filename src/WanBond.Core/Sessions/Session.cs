@@ -179,7 +179,11 @@ public sealed class Session
 
     private uint AllPathsMask => _paths.Length >= 32 ? uint.MaxValue : (1u << _paths.Length) - 1;
 
-    private DelayTargetController NewController() => new(_options.TargetQueueDelayUs);
+    private ICongestionController NewController() => _options.CongestionControl switch
+    {
+        CongestionControlKind.Reno => new RenoController(),
+        _ => new DelayTargetController(_options.TargetQueueDelayUs),
+    };
 
     // ------------------------------------------------------------------ input
 

@@ -13,6 +13,15 @@ public enum SchedulerKind
     MinRtt,
 }
 
+/// <summary>Which per-path congestion controller runs.</summary>
+public enum CongestionControlKind
+{
+    /// <summary><see cref="Congestion.DelayTargetController"/>: keeps each modem's queue near a small delay target.</summary>
+    Delay,
+    /// <summary><see cref="Congestion.RenoController"/>: loss-based, for comparison; fills the modem's buffer.</summary>
+    Reno,
+}
+
 /// <summary>Which end of the tunnel this engine is: only session set-up differs.</summary>
 public enum SessionRole
 {
@@ -29,6 +38,8 @@ public sealed class SessionOptions
     public int PathCount { get; init; } = 2;
 
     public SchedulerKind Scheduler { get; init; } = SchedulerKind.Adaptive;
+
+    public CongestionControlKind CongestionControl { get; init; } = CongestionControlKind.Delay;
 
     /// <summary>Largest UDP payload a path carries (outer MTU minus outer IP and UDP headers).</summary>
     public int MaxDatagramSize { get; init; } = 1472;

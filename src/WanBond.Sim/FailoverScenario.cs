@@ -19,6 +19,7 @@ public static class FailoverScenario
             Workload = scenario.Workload,
             Direction = scenario.Direction,
             Scheduler = scenario.Scheduler,
+            CongestionControl = scenario.CongestionControl,
             DurationS = scenario.DurationS,
             Seed = scenario.Seed,
             Cuts = [.. scenario.Cuts, new CutSpec(link, startS, endS)],

@@ -202,7 +202,8 @@ internal sealed class LinkDirection
         long startNs = Math.Max(nowUs * 1000, _busyUntilNs);
         foreach (var (s, e) in _cuts)
         {
-            if (startNs >= s * 1000 && startNs < e * 1000)
+            // Compared in µs: e may be long.MaxValue ("to the end"), which would overflow in ns.
+            if (startNs / 1000 >= s && startNs / 1000 < e)
             {
                 startNs = e == long.MaxValue ? long.MaxValue / 2 : e * 1000;
             }

@@ -24,6 +24,7 @@ public static class ReportWriter
             w.WriteString("workload", s.Workload.ToString());
             w.WriteString("direction", s.Direction == DataDirection.Down ? "down" : "up");
             w.WriteString("scheduler", s.NoTunnel ? "none" : s.Scheduler.ToString().ToLowerInvariant());
+            w.WriteString("cc", s.NoTunnel ? "none" : s.CongestionControl.ToString().ToLowerInvariant());
             w.WriteBoolean("tunnel", !s.NoTunnel);
             Num(w, "duration_s", s.DurationS, 6);
             w.WriteString("seed", s.Seed.ToString(CultureInfo.InvariantCulture));
@@ -50,6 +51,19 @@ public static class ReportWriter
             w.WriteNumber("link_queue", r.LinkQueueDrops);
             w.WriteNumber("link_loss", r.LinkLossDrops);
             w.WriteEndObject();
+            if (r.Engine is { } e)
+            {
+                w.WriteStartObject("engine");
+                w.WriteNumber("sender_aqm_drops", e.SenderAqmDrops);
+                w.WriteNumber("reorder_skipped", e.ReorderSkipped);
+                w.WriteNumber("reorder_skipped_late", e.ReorderSkippedLate);
+                w.WriteNumber("tunnel_lost", e.TunnelLost);
+                w.WriteNumber("repaired", e.Repaired);
+                w.WriteNumber("rejected", e.Rejected);
+                w.WriteNumber("reverse_aqm_drops", e.ReverseAqmDrops);
+                w.WriteNumber("reverse_reorder_skipped", e.ReverseReorderSkipped);
+                w.WriteEndObject();
+            }
             w.WriteStartArray("paths");
             foreach (var p in r.Paths)
             {
@@ -97,7 +111,7 @@ public static class ReportWriter
         var sb = new StringBuilder();
         var ic = CultureInfo.InvariantCulture;
         sb.AppendLine(ic, $"wanbond sim: workload {s.Workload}, direction {(s.Direction == DataDirection.Down ? "down" : "up")}, " +
-            $"{(s.NoTunnel ? "no tunnel" : "scheduler " + s.Scheduler.ToString().ToLowerInvariant())}, {s.DurationS.ToString(ic)} s, seed {s.Seed}");
+            $"{(s.NoTunnel ? "no tunnel" : "scheduler " + s.Scheduler.ToString().ToLowerInvariant() + ", cc " + s.CongestionControl.ToString().ToLowerInvariant())}, {s.DurationS.ToString(ic)} s, seed {s.Seed}");
         sb.AppendLine();
         sb.AppendLine(ic, $"{"path",4}  {"capacity Mbit/s",15}  {"carried Mbit/s",14}  {"utilization",11}  {"share",6}  {"RTT p50 ms",10}  {"RTT p95 ms",10}  {"queue drops",11}  {"loss drops",10}  link");
         foreach (var p in r.Paths)
@@ -112,6 +126,10 @@ public static class ReportWriter
         sb.AppendLine(ic, $"reorder hold p95    {F(r.ReorderHoldP95Ms, 1)} ms");
         sb.AppendLine(ic, $"inner retransmits   {r.InnerRetransmits}");
         sb.AppendLine(ic, $"drops               sender queue {r.SenderQueueDrops}, link queue {r.LinkQueueDrops}, link loss {r.LinkLossDrops}");
+        if (r.Engine is { } e)
+        {
+            sb.AppendLine(ic, $"engine              aqm drops {e.SenderAqmDrops}, reorder skipped {e.ReorderSkipped} ({e.ReorderSkippedLate} late), tunnel lost {e.TunnelLost}, repaired {e.Repaired}, rejected {e.Rejected}; reverse direction: aqm drops {e.ReverseAqmDrops}, reorder skipped {e.ReverseReorderSkipped}");
+        }
         if (r.Timeline is { } t)
         {
             sb.AppendLine();

@@ -58,6 +58,8 @@ public sealed class Scenario
 
     public SchedulerKind Scheduler { get; init; } = SchedulerKind.Adaptive;
 
+    public CongestionControlKind CongestionControl { get; init; } = CongestionControlKind.Delay;
+
     public double DurationS { get; init; } = 30;
 
     public ulong Seed { get; init; } = 1;

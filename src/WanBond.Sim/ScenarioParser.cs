@@ -18,6 +18,8 @@ public sealed class SimArguments
 
     public string? Scheduler { get; init; }
 
+    public string? CongestionControl { get; init; }
+
     public string? Duration { get; init; }
 
     public string? Seed { get; init; }
@@ -78,6 +80,7 @@ public sealed class ScenarioParser
             Workload = ParseWorkload(a.Workload ?? "bulk"),
             Direction = ParseDirection(a.Direction ?? "down"),
             Scheduler = ParseScheduler(a.Scheduler ?? "adaptive"),
+            CongestionControl = ParseCongestionControl(a.CongestionControl ?? "delay"),
             DurationS = duration,
             Seed = ParseSeed(a.Seed),
             Cuts = cuts,
@@ -111,6 +114,13 @@ public sealed class ScenarioParser
         "down" => DataDirection.Down,
         "up" => DataDirection.Up,
         _ => throw new SimUsageException($"--direction: expected down or up, got '{s}'"),
+    };
+
+    public static CongestionControlKind ParseCongestionControl(string s) => s switch
+    {
+        "delay" => CongestionControlKind.Delay,
+        "reno" => CongestionControlKind.Reno,
+        _ => throw new SimUsageException($"--cc: expected delay or reno, got '{s}'"),
     };
 
     public static SchedulerKind ParseScheduler(string s) => s switch

@@ -32,4 +32,16 @@ public sealed record SimResult(
     long LinkLossDrops,
     long DeliveredPackets,
     IReadOnlyList<PathResult> Paths,
-    Timeline? Timeline);
+    Timeline? Timeline,
+    EngineCounters? Engine = null);
+
+/// <summary>What the engines counted (null without the tunnel): where packets were lost or repaired inside the tunnel.</summary>
+/// <param name="SenderAqmDrops">Inner packets the sending engine's fq_codel queue dropped.</param>
+/// <param name="ReorderSkipped">Holes the receiving engine released past (lost, or later than its hold bound).</param>
+/// <param name="ReorderSkippedLate">Of those, holes not known lost: released past because they were later than the hold bound.</param>
+/// <param name="TunnelLost">Tunnel packets the sender declared lost, all paths.</param>
+/// <param name="Repaired">Data packets sent again on another path (repairs and reinjections).</param>
+/// <param name="Rejected">Datagrams either engine rejected.</param>
+/// <param name="ReverseAqmDrops">Inner packets (e.g. TCP acks) the receiving end's own sender queue dropped on their way back.</param>
+/// <param name="ReverseReorderSkipped">Holes released past in the reverse direction.</param>
+public sealed record EngineCounters(long SenderAqmDrops, long ReorderSkipped, long ReorderSkippedLate, long TunnelLost, long Repaired, long Rejected, long ReverseAqmDrops, long ReverseReorderSkipped);

@@ -57,7 +57,7 @@ public sealed class Simulation
         Session? proxySession = null;
         if (!scenario.NoTunnel)
         {
-            var options = new SessionOptions { PathCount = n, Scheduler = scenario.Scheduler };
+            var options = new SessionOptions { PathCount = n, Scheduler = scenario.Scheduler, CongestionControl = scenario.CongestionControl };
             routerSession = new Session(options, new NullSeal(), SessionRole.Initiator, 0x5253_0001, 0);
             proxySession = new Session(options, new NullSeal(), SessionRole.Responder, 0x5053_0002, 0);
         }
@@ -247,6 +247,26 @@ public sealed class Simulation
             _directions.Sum(d => d.LossDrops),
             Metrics.GoodputPackets,
             paths,
-            timeline);
+            timeline,
+            EngineFigures());
+    }
+
+    private EngineCounters? EngineFigures()
+    {
+        var sender = DataSender.Session;
+        var receiver = DataReceiver.Session;
+        if (sender is null || receiver is null)
+        {
+            return null;
+        }
+        long lost = 0, repaired = 0;
+        for (int i = 0; i < sender.PathCount; i++)
+        {
+            var st = sender.GetPathStats(i);
+            lost += st.PacketsLost;
+            repaired += st.PacketsRepaired;
+        }
+        return new EngineCounters(sender.SendQueueDrops, receiver.ReorderSkipped, receiver.ReorderSkippedLate, lost, repaired, sender.Drops.Total + receiver.Drops.Total,
+            receiver.SendQueueDrops, sender.ReorderSkipped);
     }
 }

@@ -12,10 +12,16 @@ internal static class CommandLineRunner
         var result = root.Parse(args);
         if (result.Errors.Count > 0)
         {
-            string command = result.CommandResult.Command is RootCommand ? "wanbond" : "wanbond " + result.CommandResult.Command.Name;
+            var names = new List<string>();
+            for (var c = result.CommandResult; c is not null && c.Command is not RootCommand; c = c.Parent as System.CommandLine.Parsing.CommandResult)
+            {
+                names.Insert(0, c.Command.Name);
+            }
+            string command = string.Join(' ', ["wanbond", .. names]);
             Console.Error.WriteLine($"{command}: {result.Errors[0].Message} (see {command} --help)");
             return UsageExitCode;
         }
-        return result.Invoke();
+        // The daemons' host handles SIGTERM/SIGINT itself and needs longer than System.CommandLine's 2 s to undo its network set-up.
+        return result.Invoke(new InvocationConfiguration { ProcessTerminationTimeout = null });
     }
 }

@@ -60,13 +60,17 @@ internal static class SimCommand
         {
             Description = "Baseline: run the workload straight over the single given link, without the engine.",
         };
+        var cc = new Option<string>("--cc")
+        {
+            Description = "Per-path congestion control: delay (default; keeps each modem's queue near a small delay target) or reno (loss-based, for comparison).",
+        };
         var json = new Option<bool>("--json")
         {
             Description = "Print one JSON object instead of a table.",
         };
         var command = new Command("sim", "Simulate the tunnel over emulated links (deterministic discrete-event simulation) and report goodput, delay and per-path figures.")
         {
-            link, linkRate, workload, direction, scheduler, duration, seed, cut, timeline, noTunnel, json,
+            link, linkRate, workload, direction, scheduler, cc, duration, seed, cut, timeline, noTunnel, json,
         };
         command.SetAction(parse =>
         {
@@ -78,6 +82,7 @@ internal static class SimCommand
                 Workload = parse.GetValue(workload),
                 Direction = parse.GetValue(direction),
                 Scheduler = parse.GetValue(scheduler),
+                CongestionControl = parse.GetValue(cc),
                 Duration = parse.GetValue(duration),
                 Seed = parse.GetValue(seed),
                 Timeline = parse.GetValue(timeline),

@@ -17,7 +17,9 @@ public sealed class DelayTargetController : ICongestionController
     private const long MinWindow = 4 * Mss;
     private const long MinRate = 16_000; // 128 kbit/s: a path never paces slower than this
 
-    private readonly long _targetUs;
+    private readonly long _minTargetUs;
+    private long _targetUs;
+
     private readonly WindowedMax _bandwidth;
     private bool _startup = true;
     private long _cwnd = InitialWindow;
@@ -35,6 +37,7 @@ public sealed class DelayTargetController : ICongestionController
     /// <param name="bandwidthWindowUs">How long a measured delivery rate is trusted.</param>
     public DelayTargetController(long targetQueueDelayUs = 20_000, long bandwidthWindowUs = 200_000)
     {
+        _minTargetUs = targetQueueDelayUs;
         _targetUs = targetQueueDelayUs;
         _bandwidth = new WindowedMax(bandwidthWindowUs);
         _pacing = InitialPacingRate;
@@ -61,6 +64,8 @@ public sealed class DelayTargetController : ICongestionController
         }
         var bw = _bandwidth.Value;
         var rtt = Math.Max(sample.MinRttUs, 1_000);
+        // The queue that keeps a path busy through its capacity swings grows with the feedback delay.
+        _targetUs = Math.Max(_minTargetUs, rtt / 2);
 
         if (_startup)
         {

@@ -46,6 +46,9 @@ public sealed class PathState
     /// <summary>In-flight data stuck longer than expected was copied onto other paths.</summary>
     public bool Stalled { get; set; }
 
+    /// <summary>All of a stalled path's in-flight data has been copied elsewhere (until it answers again).</summary>
+    public bool StallReinjected { get; set; }
+
     /// <summary>Bytes this path has delivered (acknowledged), for delivery-rate samples.</summary>
     public long Delivered { get; set; }
     public uint DeliveredRxTime { get; set; }
@@ -79,11 +82,37 @@ public sealed class PathState
     /// <summary>Can take new data now or later: up, present and not stuck.</summary>
     public bool IsUsable => Liveness == PathLiveness.Up && LinkPresent && !Stalled;
 
-    public bool HasWindowRoom(int bytes) =>
-        !Sent.IsFull && BytesInFlight + bytes <= Controller.CongestionWindow;
+    /// <param name="bytes">Size of the packet.</param>
+    /// <param name="urgent">A repair of data stuck on another path: it may use half a window more, since
+    /// what it replaces is not getting through anyway and the receiver is holding later packets for it.</param>
+    public bool HasWindowRoom(int bytes, bool urgent = false) =>
+        !Sent.IsFull && BytesInFlight + bytes <= (urgent ? Controller.CongestionWindow * 3 / 2 : Controller.CongestionWindow);
 
-    /// <summary>Predicted time from handing a packet to this path until it reaches the peer: half the min RTT plus the current forward queue.</summary>
-    public long OneWayDelayEstimateUs => Rtt.MinUs / 2 + QueueDelayUs;
+    /// <summary>Recent delivery rate, bytes/s (a light average of the samples; 0 before the first).</summary>
+    public long DeliveryRateBps { get; set; }
+
+    /// <summary>
+    /// Predicted time from handing a packet to this path until it reaches the peer: half the min RTT
+    /// plus the queue ahead of it. The queue is estimated from what is in flight beyond one
+    /// bandwidth-delay product at the recent delivery rate: that reacts within one ack when the
+    /// link slows, where the measured queueing delay lags by a round trip. The larger of the two is used.
+    /// </summary>
+    public long OneWayDelayEstimateUs
+    {
+        get
+        {
+            var queue = QueueDelayUs;
+            if (DeliveryRateBps > 0)
+            {
+                var excess = BytesInFlight - DeliveryRateBps * Rtt.MinUs / 1_000_000;
+                if (excess > 0)
+                {
+                    queue = Math.Max(queue, excess * 1_000_000 / DeliveryRateBps);
+                }
+            }
+            return Rtt.MinUs / 2 + queue;
+        }
+    }
 
     /// <summary>Time a packet of <paramref name="bytes"/> occupies the pacer.</summary>
     public long PacingIntervalUs(int bytes) => bytes * 1_000_000L / Math.Max(1, Controller.PacingRate);

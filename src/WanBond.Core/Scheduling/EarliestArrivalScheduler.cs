@@ -13,6 +13,7 @@ namespace WanBond.Core.Scheduling;
 /// </summary>
 public sealed class EarliestArrivalScheduler : IScheduler
 {
+
     public int SelectPath(PathState[] paths, in ScheduleRequest request, out long retryAtUs)
     {
         var now = request.NowUs;
@@ -25,7 +26,7 @@ public sealed class EarliestArrivalScheduler : IScheduler
         for (var i = 0; i < paths.Length; i++)
         {
             var p = paths[i];
-            if (!p.IsUsable || !p.HasWindowRoom(bytes))
+            if (!p.IsUsable || !p.HasWindowRoom(bytes, request.Urgent))
             {
                 continue;
             }
@@ -59,7 +60,7 @@ public sealed class EarliestArrivalScheduler : IScheduler
         for (var i = 0; i < paths.Length; i++)
         {
             var p = paths[i];
-            if (i == best || !PathReadiness.IsReady(p, bytes, now))
+            if (i == best || !PathReadiness.IsReady(p, request))
             {
                 continue;
             }

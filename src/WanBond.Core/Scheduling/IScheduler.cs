@@ -8,7 +8,8 @@ namespace WanBond.Core.Scheduling;
 /// <param name="QueuedPackets">Packets waiting to be sent, this one included.</param>
 /// <param name="BacklogUs">How long the sender queue has been non-empty without a break: a busy period
 /// longer than the paths' delay difference means the fast paths alone cannot keep up.</param>
-public readonly record struct ScheduleRequest(long NowUs, int PacketBytes, int QueuedPackets, long BacklogUs = 0);
+/// <param name="Urgent">The packet is a repair: see <see cref="PathState.HasWindowRoom"/>.</param>
+public readonly record struct ScheduleRequest(long NowUs, int PacketBytes, int QueuedPackets, long BacklogUs = 0, bool Urgent = false);
 
 /// <summary>Chooses the path for each data packet.</summary>
 public interface IScheduler
@@ -26,16 +27,16 @@ public interface IScheduler
 internal static class PathReadiness
 {
     /// <summary>The path's window and pacer both have room for the packet now.</summary>
-    public static bool IsReady(PathState p, int bytes, long nowUs) =>
-        p.IsUsable && p.HasWindowRoom(bytes) && p.NextSendUs <= nowUs;
+    public static bool IsReady(PathState p, in ScheduleRequest r) =>
+        p.IsUsable && p.HasWindowRoom(r.PacketBytes, r.Urgent) && p.NextSendUs <= r.NowUs;
 
     /// <summary>Earliest pacer time among usable paths with window room; long.MaxValue if none.</summary>
-    public static long EarliestPacerTime(PathState[] paths, int bytes)
+    public static long EarliestPacerTime(PathState[] paths, in ScheduleRequest r)
     {
         var t = long.MaxValue;
         foreach (var p in paths)
         {
-            if (p.IsUsable && p.HasWindowRoom(bytes) && p.NextSendUs < t)
+            if (p.IsUsable && p.HasWindowRoom(r.PacketBytes, r.Urgent) && p.NextSendUs < t)
             {
                 t = p.NextSendUs;
             }

@@ -10,13 +10,13 @@ public sealed class MinRttScheduler : IScheduler
         var best = -1;
         for (var i = 0; i < paths.Length; i++)
         {
-            if (PathReadiness.IsReady(paths[i], request.PacketBytes, request.NowUs)
+            if (PathReadiness.IsReady(paths[i], request)
                 && (best < 0 || paths[i].Rtt.SmoothedUs < paths[best].Rtt.SmoothedUs))
             {
                 best = i;
             }
         }
-        retryAtUs = best >= 0 ? request.NowUs : PathReadiness.EarliestPacerTime(paths, request.PacketBytes);
+        retryAtUs = best >= 0 ? request.NowUs : PathReadiness.EarliestPacerTime(paths, request);
         return best;
     }
 

@@ -12,14 +12,14 @@ public sealed class RoundRobinScheduler : IScheduler
         for (var k = 0; k < paths.Length; k++)
         {
             var i = (_next + k) % paths.Length;
-            if (PathReadiness.IsReady(paths[i], request.PacketBytes, request.NowUs))
+            if (PathReadiness.IsReady(paths[i], request))
             {
                 _next = (i + 1) % paths.Length;
                 retryAtUs = request.NowUs;
                 return i;
             }
         }
-        retryAtUs = PathReadiness.EarliestPacerTime(paths, request.PacketBytes);
+        retryAtUs = PathReadiness.EarliestPacerTime(paths, request);
         return -1;
     }
 

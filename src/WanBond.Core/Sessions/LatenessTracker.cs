@@ -8,9 +8,9 @@ namespace WanBond.Core.Sessions;
 internal sealed class LatenessTracker
 {
     private const int Size = 4096;
-    private const long MinBoundUs = 15_000;
+    private const long MinBoundUs = 25_000;
     private const long MaxBoundUs = 1_000_000;
-    private const long DecayStepUs = 100_000;
+    private const long DecayStepUs = 1_000_000;
 
     private readonly long[] _arrivalUs = new long[Size];
     private readonly long[] _gseq = new long[Size];
@@ -46,13 +46,16 @@ internal sealed class LatenessTracker
         }
     }
 
-    public long HoldBoundUs(long nowUs)
+    /// <param name="nowUs">Current time.</param>
+    /// <param name="rttSpreadUs">Difference between the largest and smallest smoothed RTT of the usable paths, as this end measures them: a floor for the spread before lateness has been seen.</param>
+    public long HoldBoundUs(long nowUs, long rttSpreadUs)
     {
         Decay(nowUs);
-        return Math.Clamp(_maxLatenessUs * 3 / 2 + 5_000, MinBoundUs, MaxBoundUs);
+        return Math.Clamp(Math.Max(_maxLatenessUs * 3 / 2, rttSpreadUs) + 10_000, MinBoundUs, MaxBoundUs);
     }
 
-    // The maximum fades by 10 % every 100 ms, so one outage does not set the bound for minutes.
+    // The maximum fades by 5 % a second: one outage does not set the bound for minutes, and a quiet
+    // spell without reordering does not forget the paths' spread before it shows again.
     private void Decay(long nowUs)
     {
         if (_lastDecayUs == long.MinValue)
@@ -62,7 +65,7 @@ internal sealed class LatenessTracker
         }
         while (nowUs - _lastDecayUs >= DecayStepUs)
         {
-            _maxLatenessUs = _maxLatenessUs * 9 / 10;
+            _maxLatenessUs = _maxLatenessUs * 19 / 20;
             _lastDecayUs += DecayStepUs;
             if (_maxLatenessUs == 0)
             {

@@ -38,8 +38,17 @@ public sealed class Session
     /// <summary>Probe interval for a path that is down.</summary>
     public const long DownProbeUs = 200_000;
 
-    /// <summary>Target forward queueing delay of the delay-based controller.</summary>
-    public static readonly long TargetQueueDelayUs = long.Parse(Environment.GetEnvironmentVariable("WB_T") ?? "20000", System.Globalization.CultureInfo.InvariantCulture);
+    /// <summary>How much later than its path's one-way delay predicts a packet may be before its path counts as stalled.</summary>
+    public const long OverdueMarginUs = 40_000;
+
+    /// <summary>Inner packets up to this size are sent on two paths.</summary>
+    public const int SmallPacketBytes = 200;
+
+    /// <summary>How long a receiver told that repairs follow holds the holes they will fill, at most.</summary>
+    public const long RepairAnnouncementHoldUs = 1_000_000;
+
+    /// <summary>A sender queue empty for less than this has not ended its busy period.</summary>
+    public const long BusyGapUs = 2_000;
 
     private const int HeaderSize = ClearHeader.Size;
 
@@ -69,6 +78,14 @@ public sealed class Session
     private long _lastDataSendUs = long.MinValue;
     private int _nextFeedbackPath;
     private long _backlogSinceUs;
+    private long _queueEmptySinceUs = long.MinValue / 2;
+    private long _repairsAnnouncedUpTo;
+    private long _repairsAnnouncedUntilUs;
+    private bool _announceRepairs;
+    private PacketBuffer? _duplicate;
+    private long _duplicateGseq;
+    private long _duplicateFirstSentUs;
+    private int _duplicateNotOnPath;
     private readonly long[] _lastOwdBase;
     private readonly bool[] _hasOwdBase;
 
@@ -151,6 +168,9 @@ public sealed class Session
     /// <summary>Holes the receiver released past (lost, or later than the hold bound).</summary>
     public long ReorderSkipped => _reorder.SkippedLost + _reorder.SkippedLate + _reorder.SkippedOverflow;
 
+    /// <summary>Holes released past because they were later than the hold bound (not known lost).</summary>
+    public long ReorderSkippedLate => _reorder.SkippedLate;
+
     /// <summary>The receiver's current bound on waiting for a late packet.</summary>
     public long HoldBoundUs => _reorder.HoldBoundUs;
 
@@ -159,7 +179,11 @@ public sealed class Session
 
     private uint AllPathsMask => _paths.Length >= 32 ? uint.MaxValue : (1u << _paths.Length) - 1;
 
-    private static DelayTargetController NewController() => new DelayTargetController(TargetQueueDelayUs);
+    private ICongestionController NewController() => _options.CongestionControl switch
+    {
+        CongestionControlKind.Reno => new RenoController(),
+        _ => new DelayTargetController(_options.TargetQueueDelayUs),
+    };
 
     // ------------------------------------------------------------------ input
 
@@ -172,7 +196,9 @@ public sealed class Session
             Drops.Increment(DropReason.BadLength);
             return false;
         }
-        if (_sendQueue.Count == 0 && _repairs.Count == 0)
+        // A busy period ends only with a real pause: a sender that refills the queue a moment after
+        // it drains is still backlogged.
+        if (_sendQueue.Count == 0 && _repairs.Count == 0 && nowUs - _queueEmptySinceUs > BusyGapUs)
         {
             _backlogSinceUs = nowUs;
         }
@@ -235,12 +261,19 @@ public sealed class Session
                 ackEliciting = true;
                 break;
             case PacketType.Probe:
-                if (!ProbeFrame.TryParse(plain, out var watermark32, out _, out reason))
+                if (!ProbeFrame.TryParse(plain, out var watermark32, out var probeFlags, out reason))
                 {
                     Drops.Increment(reason);
                     return;
                 }
-                _reorder.AdvanceWatermark(path.Id, SequenceNumbers.ExpandGseq(watermark32, _highestGseqReceived + 1), nowUs);
+                var watermark = SequenceNumbers.ExpandGseq(watermark32, _highestGseqReceived + 1);
+                _reorder.AdvanceWatermark(path.Id, watermark, nowUs);
+                if ((probeFlags & ProbeFrame.RepairsFollow) != 0)
+                {
+                    _repairsAnnouncedUpTo = Math.Max(_repairsAnnouncedUpTo, watermark);
+                    _repairsAnnouncedUntilUs = nowUs + RepairAnnouncementHoldUs;
+                    UpdateHoldBounds(nowUs);
+                }
                 ackEliciting = true;
                 break;
             case PacketType.Ack:
@@ -327,7 +360,51 @@ public sealed class Session
             _lateness.AddSample(gseq, nowUs);
         }
         _lateness.RecordArrival(gseq, nowUs);
-        _reorder.HoldBoundUs = _lateness.HoldBoundUs(nowUs);
+        UpdateHoldBounds(nowUs);
+    }
+
+    private void UpdateHoldBounds(long nowUs)
+    {
+        // Wait at least as long as a stuck packet takes to be noticed overdue and copied onto another path.
+        var minSrtt = MinSmoothedRttUs();
+        var hold = Math.Max(_lateness.HoldBoundUs(nowUs, RttSpreadUs()), OverdueMarginUs + minSrtt + 20_000);
+        // A hole known lost is worth holding for about one round trip: the sender's repair is on its way.
+        var repairWait = Math.Min(minSrtt + 10_000, hold);
+        if (_reorder.NextExpected < _repairsAnnouncedUpTo && nowUs < _repairsAnnouncedUntilUs)
+        {
+            // The sender said it is moving a stalled path's data: the copies may take a while on a slower path.
+            hold = Math.Max(hold, _repairsAnnouncedUntilUs - nowUs);
+            repairWait = hold;
+        }
+        _reorder.HoldBoundUs = hold;
+        _reorder.RepairWaitUs = repairWait;
+    }
+
+    private long MinSmoothedRttUs()
+    {
+        var min = long.MaxValue;
+        foreach (var p in _paths)
+        {
+            if (p.IsUsable && p.Rtt.HasSample)
+            {
+                min = Math.Min(min, p.Rtt.SmoothedUs);
+            }
+        }
+        return min == long.MaxValue ? RttEstimator.InitialRttUs / 2 : min;
+    }
+
+    private long RttSpreadUs()
+    {
+        long min = long.MaxValue, max = 0;
+        foreach (var p in _paths)
+        {
+            if (p.IsUsable && p.Rtt.HasSample)
+            {
+                min = Math.Min(min, p.Rtt.SmoothedUs);
+                max = Math.Max(max, p.Rtt.SmoothedUs);
+            }
+        }
+        return max > min ? max - min : 0;
     }
 
     private void ReceiveAck(ReadOnlySpan<byte> plain, long nowUs)
@@ -362,29 +439,60 @@ public sealed class Session
     /// handover). Its data is copied onto the other paths now, an RTT sooner than a timer would.
     /// One-way delays of all paths share the same clock offset, so comparing them needs no sync.
     /// </summary>
+
     private void StallOverduePaths(uint receiverNow, long nowUs)
     {
         foreach (var p in _paths)
         {
-            if (!p.IsUsable || p.BytesInFlight <= 0 || !_hasOwdBase[p.Id])
-            {
-                continue;
-            }
-            var oldest = OldestInFlightSentUs(p);
-            if (oldest == long.MaxValue)
+            // Stalled paths too: more of their packets become overdue as time goes on.
+            if (p.Liveness != PathLiveness.Up || !p.LinkPresent || p.BytesInFlight <= 0 || !_hasOwdBase[p.Id])
             {
                 continue;
             }
             var expectedOwd = (uint)(_lastOwdBase[p.Id] + p.OneWayDelayMin.Value + p.QueueDelayUs);
-            var expectedArrival = (uint)oldest + expectedOwd;
-            var margin = Math.Max(2 * TargetQueueDelayUs, 25_000) + p.Rtt.VariationUs / 2;
-            if ((int)(receiverNow - expectedArrival) > margin)
+            var margin = OverdueMarginUs + p.Rtt.VariationUs / 2;
+            var sent = p.Sent;
+            var overdue = 0;
+            // Only the packets that are late are copied, oldest first: the rest may still make it,
+            // and every copy costs another path's capacity.
+            for (var pn = sent.Oldest; pn < sent.Next; pn++)
             {
-                if (Dbg) { Console.Error.WriteLine($"{nowUs/1000} overdue p{p.Id} late={(int)(receiverNow - expectedArrival)/1000}ms q={p.QueueDelayUs/1000} inflight={p.BytesInFlight}"); }
+                ref var sp = ref sent[pn];
+                if (!sp.InFlight || !sp.AckEliciting)
+                {
+                    continue;
+                }
+                if ((int)(receiverNow - ((uint)sp.SentUs + expectedOwd)) <= margin)
+                {
+                    break;
+                }
+                overdue++;
+                CopyForRepair(p, ref sp);
+            }
+            if (overdue > 0)
+            {
                 p.Stalled = true;
                 p.NextProbeUs = nowUs;
-                Reinject(p, nowUs, declareLost: false);
             }
+        }
+    }
+
+    private void CopyForRepair(PathState p, ref SentPacket sp)
+    {
+        if (sp.Inner is null || sp.Repaired)
+        {
+            return;
+        }
+        var copy = _pool.Rent(sp.Inner.ReadOnlySpan);
+        if (_repairs.TryAdd(copy, sp.Gseq, sp.FirstSentUs))
+        {
+            sp.Repaired = true;
+            p.PacketsRepaired++;
+            _announceRepairs = true;
+        }
+        else
+        {
+            _pool.Return(copy);
         }
     }
 
@@ -444,6 +552,7 @@ public sealed class Session
 
         p.LastAckUs = nowUs;
         p.Stalled = false;
+        p.StallReinjected = false;
         if (p.Liveness == PathLiveness.Down)
         {
             // It answers again: rejoin with fresh estimates, the link may have changed cell or address.
@@ -472,6 +581,10 @@ public sealed class Session
                 rateSample = (p.Delivered - newest.DeliveredAtSend) * 1_000_000 / interval;
             }
             appLimited = newest.AppLimited;
+        }
+        if (rateSample > 0 && !(appLimited && rateSample < p.DeliveryRateBps))
+        {
+            p.DeliveryRateBps = p.DeliveryRateBps == 0 ? rateSample : (p.DeliveryRateBps + rateSample) / 2;
         }
         p.DeliveredRxTime = block.RxTimeLargestUs;
         p.HasDeliveredRxTime = true;
@@ -587,7 +700,7 @@ public sealed class Session
             {
                 t = _nextHelloUs;
             }
-            if (_helloReplyPathsPending != 0)
+            if (_helloReplyPathsPending != 0 || ((_announceRepairs || _duplicate is not null) && _established))
             {
                 return _lastNowUs;
             }
@@ -652,7 +765,7 @@ public sealed class Session
 
     /// <summary>How long in-flight data may go unacknowledged before it is copied onto other paths.</summary>
     private static long StallTimeoutUs(PathState p) =>
-        p.Rtt.SmoothedUs + Math.Max(4 * p.Rtt.VariationUs, 2 * TargetQueueDelayUs) + MaxAckDelayUs;
+        p.Rtt.SmoothedUs + Math.Max(4 * p.Rtt.VariationUs, OverdueMarginUs) + MaxAckDelayUs;
 
     /// <summary>DESIGN.md point 8 and the engine issue: down within max(1 s, 4 × RTT) of silence.</summary>
     private static long DownTimeoutUs(PathState p) => Math.Max(1_000_000, 4 * p.Rtt.SmoothedUs);
@@ -669,7 +782,7 @@ public sealed class Session
             return long.MaxValue;
         }
         var silentSince = Math.Max(oldest, p.LastAckUs);
-        return p.Stalled ? silentSince + DownTimeoutUs(p) : Math.Min(oldest + StallTimeoutUs(p), silentSince + DownTimeoutUs(p));
+        return p.StallReinjected ? silentSince + DownTimeoutUs(p) : Math.Min(oldest + StallTimeoutUs(p), silentSince + DownTimeoutUs(p));
     }
 
     private void CheckLiveness(PathState p, long nowUs)
@@ -688,21 +801,18 @@ public sealed class Session
             MarkDown(p, nowUs);
             return;
         }
-        if (!p.Stalled && nowUs - oldest >= StallTimeoutUs(p))
+        if (!p.StallReinjected && nowUs - oldest >= StallTimeoutUs(p))
         {
-            // Stuck data holds up the receiver's reorder buffer: copy it onto the other paths now.
-            if (Dbg) { Console.Error.WriteLine($"{nowUs/1000} stall-timer p{p.Id}"); }
+            // Stuck data holds up the receiver's reorder buffer: copy all of it onto the other paths now.
             p.Stalled = true;
+            p.StallReinjected = true;
             p.NextProbeUs = nowUs;
             Reinject(p, nowUs, declareLost: false);
         }
     }
 
-    private static readonly bool Dbg = Environment.GetEnvironmentVariable("WB_DEBUG") == "1";
-
     private void MarkDown(PathState p, long nowUs)
     {
-        if (Dbg) { Console.Error.WriteLine($"{nowUs/1000} DOWN p{p.Id}"); }
         p.Liveness = PathLiveness.Down;
         p.Stalled = false;
         Reinject(p, nowUs, declareLost: true);
@@ -726,19 +836,7 @@ public sealed class Session
                 DeclareLost(p, ref sp, nowUs);
                 continue;
             }
-            if (sp.Inner is not null && !sp.Repaired)
-            {
-                var copy = _pool.Rent(sp.Inner.ReadOnlySpan);
-                if (_repairs.TryAdd(copy, sp.Gseq, sp.FirstSentUs))
-                {
-                    sp.Repaired = true;
-                    p.PacketsRepaired++;
-                }
-                else
-                {
-                    _pool.Return(copy);
-                }
-            }
+            CopyForRepair(p, ref sp);
         }
         sent.Trim();
     }
@@ -791,6 +889,7 @@ public sealed class Session
             return false;
         }
         return TryWriteProbe(nowUs, destination, out length, out pathId)
+            || TryWriteDuplicate(nowUs, destination, out length, out pathId)
             || TryWriteData(nowUs, destination, out length, out pathId);
     }
 
@@ -909,6 +1008,15 @@ public sealed class Session
     {
         length = 0;
         pathId = -1;
+        if (_announceRepairs && NextFeedbackPath() is { } carrier)
+        {
+            // Tell the receiver, on a working path, that the stuck data is coming another way.
+            _announceRepairs = false;
+            var n = ProbeFrame.Write(destination[HeaderSize..], (uint)_nextGseq, ProbeFrame.RepairsFollow, 0);
+            length = Seal(carrier, PacketType.Probe, _peerSessionId, destination, n, nowUs, ackEliciting: true, out _);
+            pathId = carrier.Id;
+            return true;
+        }
         foreach (var p in _paths)
         {
             if (NextProbeTime(p) > nowUs)
@@ -937,7 +1045,7 @@ public sealed class Session
             return false;
         }
         var datagramBytes = _options.MaxDatagramSize;
-        var i = _scheduler.SelectPath(_paths, new ScheduleRequest(nowUs, datagramBytes, queued, nowUs - _backlogSinceUs), out _dataRetryUs);
+        var i = _scheduler.SelectPath(_paths, new ScheduleRequest(nowUs, datagramBytes, queued, nowUs - _backlogSinceUs, _repairs.Count > 0), out _dataRetryUs);
         if (i < 0)
         {
             return false;
@@ -960,18 +1068,82 @@ public sealed class Session
             }
             inner = fresh;
             gseq = _nextGseq++;
+            if (_sendQueue.Count == 0)
+            {
+                _queueEmptySinceUs = nowUs;
+            }
             firstSentUs = nowUs;
         }
-        var p = _paths[i];
+        // Small packets (TCP acks, DNS, voice) are cheap to send twice and costly to have stuck behind
+        // a link that just stalled: a copy follows on the next-best path.
+        var duplicate = !isRepair && inner.Length <= SmallPacketBytes && _duplicate is null && UsablePathCount() >= 2;
+        length = WriteData(_paths[i], inner, gseq, firstSentUs, isRepair || duplicate, destination, nowUs);
+        if (duplicate)
+        {
+            _duplicate = _pool.Rent(inner.ReadOnlySpan);
+            _duplicateGseq = gseq;
+            _duplicateFirstSentUs = firstSentUs;
+            _duplicateNotOnPath = i;
+        }
+        _scheduler.OnSent(_paths[i], length, nowUs);
+        pathId = i;
+        return true;
+    }
+
+    private bool TryWriteDuplicate(long nowUs, Span<byte> destination, out int length, out int pathId)
+    {
+        length = 0;
+        pathId = -1;
+        if (_duplicate is null)
+        {
+            return false;
+        }
+        PathState? best = null;
+        foreach (var p in _paths)
+        {
+            if (p.Id != _duplicateNotOnPath && p.IsUsable && p.HasWindowRoom(_duplicate.Length, urgent: true)
+                && (best is null || p.OneWayDelayEstimateUs < best.OneWayDelayEstimateUs))
+            {
+                best = p;
+            }
+        }
+        var inner = _duplicate;
+        _duplicate = null;
+        if (best is null)
+        {
+            _pool.Return(inner);
+            return false;
+        }
+        length = WriteData(best, inner, _duplicateGseq, _duplicateFirstSentUs, repaired: true, destination, nowUs);
+        pathId = best.Id;
+        return true;
+    }
+
+    private int UsablePathCount()
+    {
+        var n = 0;
+        foreach (var p in _paths)
+        {
+            if (p.IsUsable)
+            {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /// <summary>Seals one data packet on <paramref name="p"/>, which keeps <paramref name="inner"/> until it is acknowledged.</summary>
+    private int WriteData(PathState p, PacketBuffer inner, long gseq, long firstSentUs, bool repaired, Span<byte> destination, long nowUs)
+    {
         var plain = destination[HeaderSize..];
         DataFrame.WriteHeader(plain, (uint)gseq);
         inner.ReadOnlySpan.CopyTo(plain[DataFrame.HeaderSize..]);
-        length = Seal(p, PacketType.Data, _peerSessionId, destination, DataFrame.HeaderSize + inner.Length, nowUs, ackEliciting: true, out var pn);
+        var length = Seal(p, PacketType.Data, _peerSessionId, destination, DataFrame.HeaderSize + inner.Length, nowUs, ackEliciting: true, out var pn);
         ref var sp = ref p.Sent[pn];
         sp.Inner = inner;
         sp.Gseq = gseq;
         sp.FirstSentUs = firstSentUs;
-        sp.Repaired = isRepair;
+        sp.Repaired = repaired;
         sp.AppLimited = _sendQueue.Count == 0 && _repairs.Count == 0;
         p.DataBytesSent += inner.Length;
         p.LastDataSendUs = nowUs;
@@ -979,9 +1151,7 @@ public sealed class Session
         // Pacing: allow a burst of about two packets of credit, not more.
         var interval = p.PacingIntervalUs(length);
         p.NextSendUs = Math.Max(p.NextSendUs, nowUs - 2 * interval) + interval;
-        _scheduler.OnSent(p, length, nowUs);
-        pathId = i;
-        return true;
+        return length;
     }
 
     /// <summary>Writes the clear header, seals the plaintext behind it, and records the packet on the path.</summary>
@@ -1027,7 +1197,8 @@ public sealed class Session
     public bool TryPollInner(Span<byte> destination, out int length)
     {
         length = 0;
-        if (!_reorder.TryRelease(_lastNowUs, out var packet))
+        var released = _reorder.TryRelease(_lastNowUs, out var packet);
+        if (!released || packet is null)
         {
             return false;
         }

@@ -12,9 +12,15 @@ public static class ProbeFrame
     public const int MinSize = 5;
 
     /// <summary>
+    /// Flag: the sender is sending again, on other paths, data that is stuck on a stalled path, up to the
+    /// watermark. The receiver holds its holes longer instead of releasing past them.
+    /// </summary>
+    public const byte RepairsFollow = 0x01;
+
+    /// <summary>
     /// Writes the probe and <paramref name="padding"/> zero bytes.
     /// <paramref name="gseqWatermark"/> is the next gseq the sender will assign: the receiver learns
-    /// that nothing older is still in flight on this path. No flag bits are defined in v1 (send 0).
+    /// that nothing older is still in flight on this path. Flags: <see cref="RepairsFollow"/>; other bits are 0.
     /// </summary>
     /// <returns>Bytes written, padding included.</returns>
     public static int Write(Span<byte> plain, uint gseqWatermark, byte flags, int padding = 0)

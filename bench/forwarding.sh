@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Forwarding cost of the tunnel (printed figures, not a pass/fail test).
+# One unshaped link in the namespace testbed; in the same run, iperf3 TCP from the LAN host to the
+# internet host first over the plain routed path (router -> modem NAT -> proxy host -> server),
+# then through wanbond (router daemon -> modem NAT -> proxy daemon -> server). Prints both rates,
+# their ratio, and CPU seconds per GB carried for the router and the proxy daemons.
+# Usage (root): bench/forwarding.sh [SECONDS]   needs: ip, nft, iperf3, jq, a built src/WanBond (Release)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-10}
+dll=src/WanBond/bin/Release/net10.0/wanbond.dll
+[ -f "$dll" ] || { echo "forwarding.sh: build first (dotnet build -c Release)" >&2; exit 2; }
+[ "$(id -u)" = 0 ] || { echo "forwarding.sh: needs root (network namespaces)" >&2; exit 2; }
+p=wbb$$
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  sleep 1
+  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  bench/netns-testbed.sh down "$p"
+  rm -rf "$tmp" "/run/$p"
+}
+trap cleanup EXIT
+bench/netns-testbed.sh up "$p" 1
+ip netns exec "$p-srv" iperf3 -s >/dev/null 2>&1 & pids+=($!)
+sleep 0.5
+
+cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }   # utime + stime, clock ticks
+hz=$(getconf CLK_TCK)
+
+run() { # $1: extra iperf3 flags; prints "mbps bytes"
+  ip netns exec "$p-lan" iperf3 -c 10.203.0.2 -t "$secs" -J $1 > "$tmp/out.json"
+  jq -r '[.end.sum_received.bits_per_second / 1e6, .end.sum_received.bytes] | @tsv' "$tmp/out.json"
+}
+
+# Plain routed path: the router NATs its LAN out of the link and forwards, like any home router.
+ip netns exec "$p-rtr" sysctl -qw net.ipv4.ip_forward=1
+printf 'table ip plain {\n chain post {\n  type nat hook postrouting priority srcnat;\n  oifname "wan0" masquerade\n }\n}\n' | ip netns exec "$p-rtr" nft -f -
+ip netns exec "$p-prx" sysctl -qw net.ipv4.ip_forward=1
+read -r raw_up _ < <(run "")
+read -r raw_down _ < <(run "-R")
+ip netns exec "$p-rtr" nft delete table ip plain
+ip netns exec "$p-rtr" sysctl -qw net.ipv4.ip_forward=0
+ip netns exec "$p-prx" sysctl -qw net.ipv4.ip_forward=0
+
+printf 'port: 7700\ncontrol_socket: /run/%s/proxy.sock\n' "$p" > "$tmp/proxy.yml"
+printf 'proxy: 10.202.0.1\nlinks: [wan0]\nlan: lan0\ncontrol_socket: /run/%s/router.sock\n' "$p" > "$tmp/router.yml"
+ip netns exec "$p-prx" dotnet "$dll" proxy --config "$tmp/proxy.yml" > "$tmp/proxy.log" 2>&1 & proxy=$!; pids+=($proxy)
+ip netns exec "$p-rtr" dotnet "$dll" router --config "$tmp/router.yml" > "$tmp/router.log" 2>&1 & router=$!; pids+=($router)
+for _ in $(seq 50); do
+  if dotnet "$dll" status --json --socket "/run/$p/router.sock" 2>/dev/null | jq -e '.sessions[0].established' >/dev/null 2>&1; then break; fi
+  sleep 0.3
+done
+# Warm-up (JIT, tiered compilation) before measuring.
+ip netns exec "$p-lan" iperf3 -c 10.203.0.2 -t 2 >/dev/null
+
+measure() { # $1: iperf3 flags; prints "mbps router_s_per_gb proxy_s_per_gb"
+  local r0 p0 r1 p1 mbps bytes
+  r0=$(cpu "$router"); p0=$(cpu "$proxy")
+  read -r mbps bytes < <(run "$1")
+  r1=$(cpu "$router"); p1=$(cpu "$proxy")
+  awk -v m="$mbps" -v b="$bytes" -v r=$((r1 - r0)) -v q=$((p1 - p0)) -v hz="$hz" \
+    'BEGIN { printf "%.0f %.2f %.2f\n", m, r / hz / (b / 1e9), q / hz / (b / 1e9) }'
+}
+read -r tun_up rup pup < <(measure "")
+read -r tun_down rdown pdown < <(measure "-R")
+
+echo "forwarding over one unshaped link, iperf3 TCP ${secs} s each, $(nproc) cores shared by every process"
+printf '%-5s %12s %15s %7s %19s %18s\n' dir "raw Mbit/s" "tunnel Mbit/s" ratio "router CPU s/GB" "proxy CPU s/GB"
+printf '%-5s %12.0f %15.0f %7.2f %19s %18s\n' up "$raw_up" "$tun_up" "$(awk -v a="$tun_up" -v b="$raw_up" 'BEGIN{print a/b}')" "$rup" "$pup"
+printf '%-5s %12.0f %15.0f %7.2f %19s %18s\n' down "$raw_down" "$tun_down" "$(awk -v a="$tun_down" -v b="$raw_down" 'BEGIN{print a/b}')" "$rdown" "$pdown"

@@ -1,0 +1,124 @@
+using Microsoft.Extensions.Logging;
+using WanBond.Linux.Control;
+
+namespace WanBond.Linux.Datapath;
+
+/// <summary>
+/// The single thread that owns the engine (Session is not thread-safe). It takes what the receive
+/// loops posted, feeds the engine, runs its timers, writes what it produces, and sleeps until the next
+/// post or the engine's next timer (ppoll: microsecond timeouts, so pacing is not rounded to milliseconds).
+/// </summary>
+public abstract class EngineLoop : IDisposable
+{
+    private const int BatchSize = 256;
+    private const long StatusIntervalUs = 1_000_000;
+    private const long MaxSleepUs = 250_000;
+
+    private readonly Thread _thread;
+    private volatile bool _stopping;
+    private volatile StatusReport? _status;
+    private long _lastStatusUs;
+
+    protected EngineLoop(string name, ILogger log)
+    {
+        Log = log;
+        Inbox = new Inbox();
+        StartedUs = MonotonicClock.NowUs;
+        _thread = new Thread(Run) { IsBackground = true, Name = name };
+    }
+
+    protected ILogger Log { get; }
+
+    protected Inbox Inbox { get; }
+
+    protected long StartedUs { get; }
+
+    /// <summary>Set when the engine thread died; the daemon stops with an error.</summary>
+    public Exception? Fault { get; private set; }
+
+    public event Action<Exception>? Faulted;
+
+    /// <summary>The last status snapshot (refreshed every second by the engine thread).</summary>
+    public StatusReport? Status => _status;
+
+    public virtual void Start() => _thread.Start();
+
+    private void Run()
+    {
+        var batch = new InboundItem[BatchSize];
+        try
+        {
+            _lastStatusUs = MonotonicClock.NowUs;
+            while (!_stopping)
+            {
+                var now = MonotonicClock.NowUs;
+                var n = Inbox.Take(batch);
+                for (var i = 0; i < n; i++)
+                {
+                    Process(batch[i], now);
+                    Inbox.Return(batch[i]);
+                    batch[i] = null!;
+                }
+                Tick(now);
+                if (now - _lastStatusUs >= StatusIntervalUs)
+                {
+                    _status = BuildStatus(now, (now - _lastStatusUs) / 1e6);
+                    _lastStatusUs = now;
+                }
+                if (n == BatchSize)
+                {
+                    continue;
+                }
+                var next = NextTimeoutUs;
+                now = MonotonicClock.NowUs;
+                var wait = Math.Min(next - now, MaxSleepUs);
+                wait = Math.Min(wait, _lastStatusUs + StatusIntervalUs - now);
+                if (wait > 0)
+                {
+                    Inbox.Wait(wait);
+                }
+                else if (n == 0)
+                {
+                    // The engine asked to run now yet had nothing to do this round: yield rather than spin hot.
+                    Inbox.Wait(20);
+                }
+            }
+        }
+        catch (Exception e)
+        {
+            Fault = e;
+            Log.LogCritical(e, "engine thread failed");
+            Faulted?.Invoke(e);
+        }
+    }
+
+    /// <summary>One packet from a receive loop.</summary>
+    protected abstract void Process(InboundItem item, long nowUs);
+
+    /// <summary>Link events, due timers, then everything the engine has to send or deliver.</summary>
+    protected abstract void Tick(long nowUs);
+
+    protected abstract long NextTimeoutUs { get; }
+
+    protected abstract StatusReport BuildStatus(long nowUs, double intervalS);
+
+    /// <summary>Wakes the engine thread from another thread (link change, stop).</summary>
+    protected void Wake() => Inbox.Wake();
+
+    public virtual void Stop()
+    {
+        _stopping = true;
+        Inbox.Wake();
+        if (_thread.IsAlive)
+        {
+            _thread.Join(TimeSpan.FromSeconds(5));
+        }
+    }
+
+    public virtual void Dispose()
+    {
+        Stop();
+        Inbox.Dispose();
+        GC.SuppressFinalize(this);
+    }
+}

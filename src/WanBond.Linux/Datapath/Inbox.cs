@@ -1,0 +1,139 @@
+using WanBond.Core.Buffers;
+using WanBond.Linux.Native;
+
+namespace WanBond.Linux.Datapath;
+
+/// <summary>One received packet or datagram on its way from a receive loop to the engine thread. Pooled.</summary>
+public sealed class InboundItem
+{
+    public byte[] Data { get; } = new byte[PacketBuffer.Capacity];
+
+    public int Length { get; set; }
+
+    /// <summary>Where it came from: a link index (router), <see cref="Inbox.FromTun"/>, or <see cref="Inbox.FromSocket"/> (proxy).</summary>
+    public int Source { get; set; }
+
+    /// <summary>The sender's address (datagrams only). A field: the receive call writes it in place.</summary>
+#pragma warning disable CA1051
+    public InetSocketAddress From;
+
+    /// <summary>The local address it arrived at (proxy socket only).</summary>
+    public PacketInfo To;
+#pragma warning restore CA1051
+
+    public ReadOnlySpan<byte> Span => Data.AsSpan(0, Length);
+}
+
+/// <summary>
+/// The hand-off from the receive threads to the single engine thread: a fixed pool of buffers and a
+/// bounded queue under one lock (no allocation per packet), plus an eventfd that wakes the engine only
+/// when it sleeps. When the engine falls behind, the pool runs dry and receivers drop, like a full NIC ring.
+/// </summary>
+public sealed class Inbox : IDisposable
+{
+    public const int FromTun = -1;
+    public const int FromSocket = -2;
+
+    private readonly object _lock = new();
+    private readonly InboundItem[] _free;
+    private readonly InboundItem[] _ring;
+    private readonly FileDescriptor _eventFd;
+    private int _freeCount;
+    private int _head;
+    private int _count;
+    private int _sleeping;
+    private long _dropped;
+
+    public Inbox(int capacity = 4096)
+    {
+        _free = new InboundItem[capacity];
+        _ring = new InboundItem[capacity];
+        for (var i = 0; i < capacity; i++)
+        {
+            _free[i] = new InboundItem();
+        }
+        _freeCount = capacity;
+        _eventFd = PollSyscalls.CreateEventFd();
+    }
+
+    /// <summary>Packets dropped because the engine was behind (no free buffer).</summary>
+    public long Dropped => Interlocked.Read(ref _dropped);
+
+    public InboundItem? Rent()
+    {
+        lock (_lock)
+        {
+            if (_freeCount == 0)
+            {
+                _dropped++;
+                return null;
+            }
+            return _free[--_freeCount];
+        }
+    }
+
+    public void Return(InboundItem item)
+    {
+        lock (_lock)
+        {
+            _free[_freeCount++] = item;
+        }
+    }
+
+    /// <summary>Queues an item for the engine and wakes it if it sleeps.</summary>
+    public void Post(InboundItem item)
+    {
+        lock (_lock)
+        {
+            _ring[(_head + _count) % _ring.Length] = item;
+            _count++;
+        }
+        WakeIfSleeping();
+    }
+
+    /// <summary>Wakes the engine thread (link events, status requests, stop).</summary>
+    public void Wake()
+    {
+        Interlocked.Exchange(ref _sleeping, 0);
+        PollSyscalls.Signal(_eventFd);
+    }
+
+    /// <summary>Moves up to <paramref name="batch"/>.Length queued items into <paramref name="batch"/>.</summary>
+    public int Take(InboundItem[] batch)
+    {
+        lock (_lock)
+        {
+            var n = Math.Min(batch.Length, _count);
+            for (var i = 0; i < n; i++)
+            {
+                batch[i] = _ring[_head];
+                _ring[_head] = null!;
+                _head = (_head + 1) % _ring.Length;
+            }
+            _count -= n;
+            return n;
+        }
+    }
+
+    /// <summary>Sleeps until an item is posted, <see cref="Wake"/> is called, or <paramref name="timeoutUs"/> passes.</summary>
+    public void Wait(long timeoutUs)
+    {
+        Interlocked.Exchange(ref _sleeping, 1);
+        if (Volatile.Read(ref _count) == 0)
+        {
+            PollSyscalls.WaitReadable(_eventFd, timeoutUs);
+        }
+        Interlocked.Exchange(ref _sleeping, 0);
+        PollSyscalls.Drain(_eventFd);
+    }
+
+    private void WakeIfSleeping()
+    {
+        if (Volatile.Read(ref _sleeping) == 1 && Interlocked.Exchange(ref _sleeping, 0) == 1)
+        {
+            PollSyscalls.Signal(_eventFd);
+        }
+    }
+
+    public void Dispose() => _eventFd.Dispose();
+}

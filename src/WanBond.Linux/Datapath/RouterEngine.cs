@@ -1,0 +1,189 @@
+using Microsoft.Extensions.Logging;
+using WanBond.Core.Buffers;
+using WanBond.Core.Sessions;
+using WanBond.Core.Wire;
+using WanBond.Linux.Control;
+using WanBond.Linux.Native;
+
+namespace WanBond.Linux.Datapath;
+
+/// <summary>
+/// The router's datapath: the TUN device and one socket per link feed one initiator session; the
+/// session's datagrams leave on the socket of the path it chose, its in-order packets go to the TUN.
+/// </summary>
+public sealed class RouterEngine : EngineLoop
+{
+    private readonly SessionOptions _options;
+    private readonly TunDevice _tun;
+    private readonly LinkSocket[] _links;
+    private readonly ReceiveLoop[] _receivers;
+    private readonly PathMeter[] _meters;
+    private readonly int[] _desiredUp;
+    private readonly bool[] _appliedUp;
+    private readonly string?[] _addresses;
+    private readonly long _restartAfterUs;
+    private readonly byte[] _out = new byte[PacketBuffer.Capacity];
+    private readonly byte[] _inner = new byte[PacketBuffer.Capacity];
+    private InetSocketAddress _proxy;
+    private Session _session;
+    private long _lastReceiveUs;
+    private long _establishedAtUs = -1;
+
+    /// <param name="restartAfterUs">With every path silent this long, the session starts over (the proxy may have restarted and forgotten it).</param>
+    public RouterEngine(SessionOptions options, TunDevice tun, LinkSocket[] links, InetSocketAddress proxy, long restartAfterUs, ILogger log)
+        : base("engine", log)
+    {
+        _options = options;
+        _tun = tun;
+        _links = links;
+        _proxy = proxy;
+        _restartAfterUs = restartAfterUs;
+        _meters = new PathMeter[links.Length];
+        _desiredUp = new int[links.Length];
+        _appliedUp = new bool[links.Length];
+        _addresses = new string?[links.Length];
+        _receivers = new ReceiveLoop[links.Length + 1];
+        for (var i = 0; i < links.Length; i++)
+        {
+            _meters[i] = new PathMeter();
+            _appliedUp[i] = true; // a new Session starts with every link present
+            var link = links[i];
+            _receivers[i] = new ReceiveLoop(link.InterfaceName, () => link.Descriptor, isSocket: true, i, Inbox, log);
+        }
+        _receivers[^1] = new ReceiveLoop(tun.Name, () => tun.Descriptor, isSocket: false, Inbox.FromTun, Inbox, log);
+        var now = MonotonicClock.NowUs;
+        _session = NewSession(now);
+        _lastReceiveUs = now;
+    }
+
+    public int InnerMtu => _session.InnerMtu;
+
+    public override void Start()
+    {
+        foreach (var r in _receivers)
+        {
+            r.Start();
+        }
+        base.Start();
+    }
+
+    /// <summary>From the link watcher: the link can (or can no longer) carry traffic. Any thread.</summary>
+    public void SetLinkUp(int link, bool up, string? address)
+    {
+        Volatile.Write(ref _addresses[link], address);
+        Volatile.Write(ref _desiredUp[link], up ? 1 : 0);
+        Wake();
+    }
+
+    private Session NewSession(long nowUs)
+    {
+        var s = new Session(_options, NullSeal.Instance, SessionRole.Initiator, SessionIds.NewId(), nowUs);
+        for (var i = 0; i < _appliedUp.Length; i++)
+        {
+            _appliedUp[i] = true;
+        }
+        _establishedAtUs = -1;
+        return s;
+    }
+
+    protected override void Process(InboundItem item, long nowUs)
+    {
+        if (item.Source == Inbox.FromTun)
+        {
+            _session.SubmitInner(item.Span, nowUs);
+            return;
+        }
+        _meters[item.Source].BytesReceived += item.Length;
+        _lastReceiveUs = nowUs;
+        _session.ReceiveDatagram(item.Source, item.Span, nowUs);
+    }
+
+    protected override void Tick(long nowUs)
+    {
+        for (var i = 0; i < _links.Length; i++)
+        {
+            var up = Volatile.Read(ref _desiredUp[i]) == 1;
+            if (up != _appliedUp[i])
+            {
+                _appliedUp[i] = up;
+                _session.SetPathUp(i, up, nowUs);
+            }
+        }
+        if (nowUs - _lastReceiveUs > _restartAfterUs && _session.IsEstablished)
+        {
+            Log.LogWarning("no answer from the proxy on any link for {Seconds} s: starting a new session", _restartAfterUs / 1_000_000);
+            _session = NewSession(nowUs);
+            _lastReceiveUs = nowUs;
+            Tick(nowUs);
+            return;
+        }
+        if (_session.NextTimeoutUs <= nowUs)
+        {
+            _session.HandleTimeout(nowUs);
+        }
+        while (_session.TryPollDatagram(nowUs, _out, out var length, out var path))
+        {
+            _links[path].Send(_out.AsSpan(0, length), ref _proxy);
+        }
+        while (_session.TryPollInner(_inner, out var length))
+        {
+            _tun.Write(_inner.AsSpan(0, length));
+        }
+        if (_establishedAtUs < 0 && _session.IsEstablished)
+        {
+            _establishedAtUs = nowUs;
+            Log.LogInformation("session {Local:x8} established with the proxy (peer {Peer:x8})", _session.LocalSessionId, _session.PeerSessionId);
+        }
+    }
+
+    protected override long NextTimeoutUs => _session.NextTimeoutUs;
+
+    protected override StatusReport BuildStatus(long nowUs, double intervalS)
+    {
+        var s = _session;
+        var session = new SessionStatus
+        {
+            LocalId = s.LocalSessionId,
+            PeerId = s.PeerSessionId,
+            Established = s.IsEstablished,
+            UptimeSeconds = _establishedAtUs >= 0 && s.IsEstablished ? (nowUs - _establishedAtUs) / 1e6 : 0,
+            SendQueueBytes = s.SendQueueBytes,
+            SendQueueDrops = s.SendQueueDrops,
+            ReorderSkipped = s.ReorderSkipped,
+            HoldBoundMs = s.HoldBoundUs / 1000.0,
+            DatagramsDropped = s.Drops.Total,
+        };
+        for (var i = 0; i < _links.Length; i++)
+        {
+            var stats = s.GetPathStats(i);
+            var link = _meters[i].Measure(stats, intervalS);
+            link.Name = _links[i].InterfaceName;
+            link.Address = Volatile.Read(ref _addresses[i]);
+            link.State = !_appliedUp[i] ? "absent" : stats.IsUp ? "up" : "down";
+            session.Links.Add(link);
+        }
+        PathMeter.FillShares(session.Links, _meters, i => s.GetPathStats(i).DataBytesSent);
+        return new StatusReport
+        {
+            Role = "router",
+            Tunnel = _tun.Name,
+            UptimeSeconds = (nowUs - StartedUs) / 1e6,
+            InboxDropped = Inbox.Dropped,
+            TunWriteErrors = _tun.WriteErrors,
+            Sessions = [session],
+        };
+    }
+
+    public override void Stop()
+    {
+        foreach (var r in _receivers)
+        {
+            r.Stop();
+        }
+        base.Stop();
+        foreach (var r in _receivers)
+        {
+            r.Dispose();
+        }
+    }
+}

@@ -1,0 +1,183 @@
+using System.Runtime.InteropServices;
+
+namespace WanBond.Linux.Native;
+
+/// <summary>
+/// The local address a datagram arrived at. A multi-homed proxy must answer from exactly that address:
+/// a reply from another one does not match the modem's NAT mapping and is dropped there.
+/// </summary>
+public unsafe struct PacketInfo : IEquatable<PacketInfo>
+{
+    private fixed byte _address[16];
+
+    /// <summary>False until a receive filled it (then sends let the kernel choose the source).</summary>
+    public bool IsSet { get; internal set; }
+
+    /// <summary>IPv6 (or IPv4-mapped, on a dual-stack socket) rather than IPv4.</summary>
+    public bool IsIPv6 { get; internal set; }
+
+    internal byte* Address
+    {
+        get
+        {
+            fixed (byte* p = _address)
+            {
+                return p;
+            }
+        }
+    }
+
+    public readonly bool Equals(PacketInfo other)
+    {
+        fixed (byte* a = _address)
+        {
+            return IsSet == other.IsSet && IsIPv6 == other.IsIPv6 && new ReadOnlySpan<byte>(a, 16).SequenceEqual(new ReadOnlySpan<byte>(other._address, 16));
+        }
+    }
+
+    public override readonly bool Equals(object? obj) => obj is PacketInfo other && Equals(other);
+
+    public override readonly int GetHashCode() => HashCode.Combine(IsSet, IsIPv6);
+
+    public static bool operator ==(PacketInfo left, PacketInfo right) => left.Equals(right);
+
+    public static bool operator !=(PacketInfo left, PacketInfo right) => !left.Equals(right);
+}
+
+/// <summary>recvmsg/sendmsg with IP_PKTINFO / IPV6_PKTINFO: receive a datagram with its destination address, send one from a given source.</summary>
+public static unsafe partial class MessageSyscalls
+{
+    private const int IPPROTO_IP = 0;
+    private const int IP_PKTINFO = 8;
+    private const int IPPROTO_IPV6 = 41;
+    private const int IPV6_RECVPKTINFO = 49;
+    private const int IPV6_PKTINFO = 50;
+    private const int MSG_DONTWAIT = 0x40;
+    private const int ControlSize = 64;
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct IoVec
+    {
+        public void* Base;
+        public nuint Length;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct MsgHdr
+    {
+        public void* Name;
+        public uint NameLength;
+        public IoVec* Iov;
+        public nuint IovLength;
+        public void* Control;
+        public nuint ControlLength;
+        public int Flags;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct CmsgHdr
+    {
+        public nuint Length;
+        public int Level;
+        public int Type;
+    }
+
+    [LibraryImport("libc", EntryPoint = "recvmsg", SetLastError = true)]
+    private static partial nint RecvMsg(FileDescriptor fd, MsgHdr* msg, int flags);
+
+    [LibraryImport("libc", EntryPoint = "sendmsg", SetLastError = true)]
+    private static partial nint SendMsg(FileDescriptor fd, MsgHdr* msg, int flags);
+
+    [LibraryImport("libc", EntryPoint = "setsockopt", SetLastError = true)]
+    private static partial int SetSockOpt(FileDescriptor fd, int level, int name, void* value, uint length);
+
+    /// <summary>Asks the kernel to report each datagram's destination address (for <see cref="ReceiveFrom"/>).</summary>
+    public static void EnablePacketInfo(FileDescriptor fd, bool ipv6Socket)
+    {
+        var one = 1;
+        var r = ipv6Socket ? SetSockOpt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(int)) : SetSockOpt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(int));
+        if (r < 0)
+        {
+            throw new SyscallException(ipv6Socket ? "setsockopt IPV6_RECVPKTINFO" : "setsockopt IP_PKTINFO", Errno.Last);
+        }
+    }
+
+    /// <summary>Bytes received, or -errno. <paramref name="local"/> gets the address the datagram was sent to.</summary>
+    public static int ReceiveFrom(FileDescriptor fd, Span<byte> buffer, ref InetSocketAddress source, ref PacketInfo local)
+    {
+        var control = stackalloc byte[ControlSize];
+        fixed (byte* p = buffer)
+        fixed (InetSocketAddress* s = &source)
+        {
+            var iov = new IoVec { Base = p, Length = (nuint)buffer.Length };
+            var msg = new MsgHdr { Name = s->Pointer, NameLength = InetSocketAddress.MaxLength, Iov = &iov, IovLength = 1, Control = control, ControlLength = ControlSize };
+            var n = RecvMsg(fd, &msg, MSG_DONTWAIT);
+            if (n < 0)
+            {
+                return -Errno.Last;
+            }
+            s->Length = (int)msg.NameLength;
+            local.IsSet = false;
+            var offset = 0;
+            while (offset + sizeof(CmsgHdr) <= (int)msg.ControlLength)
+            {
+                var c = (CmsgHdr*)(control + offset);
+                var data = (byte*)(c + 1);
+                if (c->Level == IPPROTO_IPV6 && c->Type == IPV6_PKTINFO)
+                {
+                    Buffer.MemoryCopy(data, local.Address, 16, 16); // in6_pktinfo: address first
+                    local.IsIPv6 = true;
+                    local.IsSet = true;
+                }
+                else if (c->Level == IPPROTO_IP && c->Type == IP_PKTINFO)
+                {
+                    Buffer.MemoryCopy(data + 4, local.Address, 4, 4); // in_pktinfo: ifindex, spec_dst, addr
+                    local.IsIPv6 = false;
+                    local.IsSet = true;
+                }
+                if (c->Length == 0)
+                {
+                    break;
+                }
+                offset += (int)((c->Length + 7) & ~(nuint)7);
+            }
+            return (int)n;
+        }
+    }
+
+    /// <summary>Bytes sent, or -errno; from <paramref name="local"/>'s address when set.</summary>
+    public static int SendTo(FileDescriptor fd, ReadOnlySpan<byte> datagram, ref InetSocketAddress destination, ref PacketInfo local)
+    {
+        var control = stackalloc byte[ControlSize];
+        new Span<byte>(control, ControlSize).Clear();
+        fixed (byte* p = datagram)
+        fixed (InetSocketAddress* d = &destination)
+        {
+            var iov = new IoVec { Base = p, Length = (nuint)datagram.Length };
+            var msg = new MsgHdr { Name = d->Pointer, NameLength = (uint)d->Length, Iov = &iov, IovLength = 1 };
+            if (local.IsSet)
+            {
+                var c = (CmsgHdr*)control;
+                var data = (byte*)(c + 1);
+                if (local.IsIPv6)
+                {
+                    c->Level = IPPROTO_IPV6;
+                    c->Type = IPV6_PKTINFO;
+                    c->Length = (nuint)(sizeof(CmsgHdr) + 20);
+                    Buffer.MemoryCopy(local.Address, data, 16, 16);
+                }
+                else
+                {
+                    c->Level = IPPROTO_IP;
+                    c->Type = IP_PKTINFO;
+                    c->Length = (nuint)(sizeof(CmsgHdr) + 12);
+                    Buffer.MemoryCopy(local.Address, data + 4, 4, 4); // spec_dst: the source to use
+                }
+                msg.Control = control;
+                msg.ControlLength = (c->Length + 7) & ~(nuint)7;
+            }
+            var n = SendMsg(fd, &msg, MSG_DONTWAIT);
+            return n < 0 ? -Errno.Last : (int)n;
+        }
+    }
+}

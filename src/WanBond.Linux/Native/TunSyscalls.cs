@@ -1,0 +1,60 @@
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace WanBond.Linux.Native;
+
+/// <summary>/dev/net/tun and the TUNSETIFF ioctl.</summary>
+public static unsafe partial class TunSyscalls
+{
+    public const int IfNameSize = 16;
+    private const uint TUNSETIFF = 0x400454ca;
+    private const short IFF_TUN = 0x0001;
+    private const short IFF_NO_PI = 0x1000;
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct IfReqFlags
+    {
+        public fixed byte Name[IfNameSize];
+        public short Flags;
+        public fixed byte Padding[22];
+    }
+
+    [LibraryImport("libc", EntryPoint = "ioctl", SetLastError = true)]
+    private static partial int Ioctl(FileDescriptor fd, nuint request, void* arg);
+
+    /// <summary>Opens a TUN device (IFF_TUN | IFF_NO_PI: bare IPv4/IPv6 packets) named <paramref name="name"/>; returns the kernel's name for it.</summary>
+    public static FileDescriptor Open(string name, out string actualName)
+    {
+        var bytes = Encoding.ASCII.GetBytes(name);
+        if (bytes.Length >= IfNameSize)
+        {
+            throw new ArgumentException($"interface name '{name}' is longer than {IfNameSize - 1} characters", nameof(name));
+        }
+        var fd = FileSyscalls.Open("/dev/net/tun", FileSyscalls.O_RDWR);
+        try
+        {
+            var req = default(IfReqFlags);
+            for (var i = 0; i < bytes.Length; i++)
+            {
+                req.Name[i] = bytes[i];
+            }
+            req.Flags = IFF_TUN | IFF_NO_PI;
+            if (Ioctl(fd, TUNSETIFF, &req) < 0)
+            {
+                throw new SyscallException($"ioctl TUNSETIFF {name}", Errno.Last);
+            }
+            var len = 0;
+            while (len < IfNameSize && req.Name[len] != 0)
+            {
+                len++;
+            }
+            actualName = Encoding.ASCII.GetString(new ReadOnlySpan<byte>(req.Name, len));
+            return fd;
+        }
+        catch
+        {
+            fd.Dispose();
+            throw;
+        }
+    }
+}

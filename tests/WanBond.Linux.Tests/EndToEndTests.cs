@@ -1,0 +1,238 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Xunit.Abstractions;
+
+namespace WanBond.Linux.Tests;
+
+/// <summary>
+/// LAN host → router (2 links, each through a "modem" namespace that NATs like a phone) → proxy → internet host,
+/// all in namespaces this test creates and always removes. Real daemons, real iperf3.
+/// </summary>
+public sealed partial class EndToEndTests
+{
+    private static readonly TimeSpan Short = TimeSpan.FromSeconds(20);
+    private readonly ITestOutputHelper _out;
+
+    public EndToEndTests(ITestOutputHelper output) => _out = output;
+
+    [NetnsFact]
+    public void Tunnel_carries_tcp_both_ways_survives_a_link_loss_and_leaves_nothing_behind()
+    {
+        using var bed = new NamespaceTestbed(links: 2);
+        var ok = false;
+        try
+        {
+            Run(bed);
+            ok = true;
+        }
+        finally
+        {
+            if (!ok)
+            {
+                _out.WriteLine("--- router log\n" + bed.Log("router.log"));
+                _out.WriteLine("--- proxy log\n" + bed.Log("proxy.log"));
+            }
+        }
+    }
+
+    private void Run(NamespaceTestbed bed)
+    {
+        var routerYml = Path.Combine(bed.Directory, "router.yml");
+        var proxyYml = Path.Combine(bed.Directory, "proxy.yml");
+        File.WriteAllText(proxyYml, $"port: 7700\ncontrol_socket: {bed.RunDirectory}/proxy.sock\n");
+        File.WriteAllText(routerYml, $"proxy: 10.202.0.1:7700\nlinks: [wan0, wan1]\nlan: lan0\ncontrol_socket: {bed.RunDirectory}/router.sock\n");
+        var rulesBefore = new Dictionary<string, string>();
+        foreach (var role in new[] { "rtr", "prx" })
+        {
+            foreach (var family in new[] { "-4", "-6" })
+            {
+                rulesBefore[role + family] = bed.In(role, Short, "ip", family, "rule", "show").Output;
+            }
+        }
+        var forwardBefore = bed.In("rtr", Short, "cat", "/proc/sys/net/ipv4/ip_forward").Output.Trim();
+        var proxyForwardBefore = bed.In("prx", Short, "cat", "/proc/sys/net/ipv4/ip_forward").Output.Trim();
+
+        var proxy = bed.Start("prx", "proxy.log", "dotnet", NamespaceTestbed.CliDll, "proxy", "--config", proxyYml);
+        var router = bed.Start("rtr", "router.log", "dotnet", NamespaceTestbed.CliDll, "router", "--config", routerYml);
+        var iperf = bed.Start("srv", "iperf3.log", "iperf3", "-s");
+
+        // The session comes up.
+        var status = WaitFor(() => Status(bed, "router"), s => s.GetProperty("sessions")[0].GetProperty("established").GetBoolean(), TimeSpan.FromSeconds(30), "router session established");
+        var links = status.GetProperty("sessions")[0].GetProperty("links").EnumerateArray().Select(l => l.GetProperty("name").GetString()).ToList();
+        Assert.Equal(["wan0", "wan1"], links);
+
+        // Ping through the tunnel (ICMP echo from the LAN host's namespace).
+        for (var i = 0; i < 3; i++)
+        {
+            var reply = NetnsSockets.InNamespace(bed.Ns("lan"), () =>
+            {
+                using var ping = new System.Net.NetworkInformation.Ping();
+                return ping.Send(System.Net.IPAddress.Parse("10.203.0.2"), 2000);
+            });
+            Assert.Equal(System.Net.NetworkInformation.IPStatus.Success, reply.Status);
+        }
+
+        // TCP both ways, every byte, checksummed.
+        foreach (var serverSends in new[] { false, true })
+        {
+            var sw = Stopwatch.StartNew();
+            var (sentHash, receivedHash, received) = NetnsSockets.Transfer(bed.Ns("lan"), bed.Ns("srv"), System.Net.IPAddress.Parse("10.203.0.2"), 32L << 20, serverSends, TimeSpan.FromSeconds(30));
+            _out.WriteLine($"TCP {(serverSends ? "down" : "up")}: {received} bytes in {sw.Elapsed.TotalSeconds:F1} s");
+            Assert.Equal(32L << 20, received);
+            Assert.Equal(sentHash, receivedHash);
+        }
+
+        // A real iperf3 transfer both ways completes (its receiver count stops at the test's end, so in-flight bytes are not in it).
+        foreach (var reverse in new[] { false, true })
+        {
+            var r = Iperf(bed, reverse ? ["-R"] : [], "-n", "64M");
+            _out.WriteLine($"iperf3 {(reverse ? "down" : "up")}: sent {r.Sent}, received {r.Received} bytes, {r.Mbps:F0} Mbit/s");
+            Assert.True(r.Sent >= 64L << 20, $"sent {r.Sent} bytes of {64L << 20}");
+            Assert.True(r.Received >= r.Sent * 9 / 10, $"received {r.Received} of {r.Sent} bytes");
+        }
+
+        // One link goes away mid-transfer: the TCP connection lives on.
+        var cut = new Thread(() =>
+        {
+            Thread.Sleep(2000);
+            bed.In("rtr", Short, "ip", "link", "set", "wan1", "down");
+        });
+        cut.Start();
+        var during = Iperf(bed, [], "-t", "6");
+        cut.Join();
+        _out.WriteLine($"iperf3 with wan1 cut after 2 s: {during.Received} bytes, {during.Mbps:F0} Mbit/s");
+        Assert.True(during.Received > 0 && during.Received >= during.Sent * 9 / 10, $"received {during.Received} of {during.Sent} bytes");
+        var afterCut = Status(bed, "router");
+        var wan1 = afterCut.GetProperty("sessions")[0].GetProperty("links")[1];
+        Assert.NotEqual("up", wan1.GetProperty("state").GetString());
+        var proxyStatus = Status(bed, "proxy");
+        Assert.Equal(2, proxyStatus.GetProperty("sessions")[0].GetProperty("links").GetArrayLength());
+
+        // The link returns with a new address (a modem reconnect with DHCP): it rejoins without a restart.
+        bed.In("rtr", Short, "ip", "addr", "flush", "dev", "wan1");
+        bed.In("rtr", Short, "ip", "addr", "add", "10.201.1.3/24", "dev", "wan1");
+        bed.In("rtr", Short, "ip", "link", "set", "wan1", "up");
+        bed.In("rtr", Short, "ip", "route", "replace", "default", "via", "10.201.1.1", "dev", "wan1", "metric", "101");
+        WaitFor(() => Status(bed, "router"), s =>
+        {
+            var l = s.GetProperty("sessions")[0].GetProperty("links")[1];
+            return l.GetProperty("state").GetString() == "up" && l.GetProperty("address").GetString() == "10.201.1.3";
+        }, TimeSpan.FromSeconds(15), "wan1 back up with its new address");
+        var rejoined = Iperf(bed, ["-R"], "-t", "2");
+        Assert.True(rejoined.Received > 0);
+        var proxyPaths = Status(bed, "proxy").GetProperty("sessions")[0].GetProperty("links");
+        Assert.Equal("up", proxyPaths[1].GetProperty("state").GetString());
+
+        // The human-readable status names both links too.
+        var table = NamespaceTestbed.TryRun("dotnet", NamespaceTestbed.CliDll, "status", "--socket", $"{bed.RunDirectory}/router.sock");
+        Assert.Equal(0, table.Code);
+        Assert.Contains("wan0", table.Output, StringComparison.Ordinal);
+        Assert.Contains("wan1", table.Output, StringComparison.Ordinal);
+
+        // Stop as systemd does; both exit cleanly and remove everything of theirs.
+        NamespaceTestbed.Terminate(router);
+        NamespaceTestbed.Terminate(proxy);
+        Assert.True(router.WaitForExit(20_000), "router did not stop within 20 s of SIGTERM");
+        Assert.True(proxy.WaitForExit(20_000), "proxy did not stop within 20 s of SIGTERM");
+        Assert.Equal(0, router.ExitCode);
+        Assert.Equal(0, proxy.ExitCode);
+        NamespaceTestbed.Terminate(iperf);
+
+        foreach (var role in new[] { "rtr", "prx" })
+        {
+            foreach (var family in new[] { "-4", "-6" })
+            {
+                var rules = bed.In(role, Short, "ip", family, "rule", "show").Output;
+                Assert.True(rules == rulesBefore[role + family], $"{role} {family} rules left: {rules}");
+                var routes = bed.In(role, Short, "ip", family, "route", "show", "table", "all").Output;
+                Assert.False(OwnedTable().IsMatch(routes), $"{role} {family} wanbond routes left: {routes}");
+            }
+            var nft = bed.In(role, Short, "nft", "list", "tables").Output;
+            Assert.DoesNotContain("wanbond", nft, StringComparison.Ordinal);
+            Assert.NotEqual(0, bed.In(role, Short, "ip", "link", "show", "wb0").Code);
+        }
+        Assert.Equal(forwardBefore, bed.In("rtr", Short, "cat", "/proc/sys/net/ipv4/ip_forward").Output.Trim());
+        Assert.Equal(proxyForwardBefore, bed.In("prx", Short, "cat", "/proc/sys/net/ipv4/ip_forward").Output.Trim());
+        Assert.False(File.Exists($"{bed.RunDirectory}/router.sock"));
+        Assert.False(File.Exists($"{bed.RunDirectory}/proxy.sock"));
+    }
+
+    [NetnsFact]
+    public void A_router_killed_hard_is_repaired_by_its_next_start()
+    {
+        using var bed = new NamespaceTestbed(links: 1);
+        var routerYml = Path.Combine(bed.Directory, "router.yml");
+        File.WriteAllText(routerYml, $"proxy: 10.202.0.1\nlinks: [wan0]\nlan: lan0\ncontrol_socket: {bed.RunDirectory}/router.sock\n");
+        var rules = bed.In("rtr", Short, "ip", "-4", "rule", "show").Output;
+        var forward = bed.In("rtr", Short, "cat", "/proc/sys/net/ipv4/ip_forward").Output.Trim();
+
+        var first = bed.Start("rtr", "router1.log", "dotnet", NamespaceTestbed.CliDll, "router", "--config", routerYml);
+        WaitFor(() => Status(bed, "router"), _ => true, TimeSpan.FromSeconds(20), "router status");
+        first.Kill(); // SIGKILL: no cleanup runs
+        first.WaitForExit(10_000);
+        Assert.Contains("lookup 7700", bed.In("rtr", Short, "ip", "-4", "rule", "show").Output, StringComparison.Ordinal);
+        Assert.Contains("wanbond", bed.In("rtr", Short, "nft", "list", "tables").Output, StringComparison.Ordinal);
+
+        var second = bed.Start("rtr", "router2.log", "dotnet", NamespaceTestbed.CliDll, "router", "--config", routerYml);
+        WaitFor(() => Status(bed, "router"), _ => true, TimeSpan.FromSeconds(20), "router status after restart");
+        var during = bed.In("rtr", Short, "ip", "-4", "rule", "show").Output;
+        Assert.Single(Regex.Matches(during, "lookup 7700\\b"));
+        NamespaceTestbed.Terminate(second);
+        Assert.True(second.WaitForExit(20_000), "router did not stop: " + bed.Log("router2.log"));
+        Assert.Equal(0, second.ExitCode);
+        Assert.Equal(rules, bed.In("rtr", Short, "ip", "-4", "rule", "show").Output);
+        Assert.DoesNotContain("wanbond", bed.In("rtr", Short, "nft", "list", "tables").Output, StringComparison.Ordinal);
+        Assert.Equal(forward, bed.In("rtr", Short, "cat", "/proc/sys/net/ipv4/ip_forward").Output.Trim());
+    }
+
+    [GeneratedRegex(@"table 77(0\d|1\d|2\d|3[0-2])\b|dev wb0")]
+    private static partial Regex OwnedTable();
+
+    private static JsonElement Status(NamespaceTestbed bed, string role)
+    {
+        var (code, output, error) = NamespaceTestbed.TryRunTimed(Short, "dotnet", NamespaceTestbed.CliDll, "status", "--json", "--socket", $"{bed.RunDirectory}/{role}.sock");
+        if (code != 0)
+        {
+            throw new InvalidOperationException($"wanbond status ({role}) exited {code}: {error}");
+        }
+        using var doc = JsonDocument.Parse(output);
+        return doc.RootElement.Clone();
+    }
+
+    private static JsonElement WaitFor(Func<JsonElement> get, Func<JsonElement, bool> done, TimeSpan timeout, string what)
+    {
+        var sw = Stopwatch.StartNew();
+        Exception? last = null;
+        while (sw.Elapsed < timeout)
+        {
+            try
+            {
+                var value = get();
+                if (value.GetProperty("sessions").GetArrayLength() > 0 && done(value))
+                {
+                    return value;
+                }
+            }
+            catch (Exception e) when (e is InvalidOperationException or KeyNotFoundException or IndexOutOfRangeException)
+            {
+                last = e;
+            }
+            Thread.Sleep(300);
+        }
+        throw new TimeoutException($"no {what} within {timeout.TotalSeconds} s ({last?.Message})");
+    }
+
+    private readonly record struct IperfResult(long Sent, long Received, double Mbps);
+
+    private static IperfResult Iperf(NamespaceTestbed bed, string[] direction, params string[] amount)
+    {
+        var (code, output, error) = bed.In("lan", TimeSpan.FromSeconds(60), ["iperf3", "-c", "10.203.0.2", "-J", "--connect-timeout", "5000", .. direction, .. amount]);
+        Assert.True(code == 0, $"iperf3 failed ({code}): {error} {output[..Math.Min(output.Length, 2000)]}");
+        using var doc = JsonDocument.Parse(output);
+        var end = doc.RootElement.GetProperty("end");
+        var sent = end.GetProperty("sum_sent").GetProperty("bytes").GetInt64();
+        var received = end.GetProperty("sum_received");
+        return new IperfResult(sent, received.GetProperty("bytes").GetInt64(), received.GetProperty("bits_per_second").GetDouble() / 1e6);
+    }
+}

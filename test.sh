@@ -11,6 +11,10 @@ command -v ip >/dev/null 2>&1 || packages+=(iproute2)
 command -v nft >/dev/null 2>&1 || packages+=(nftables)
 command -v iperf3 >/dev/null 2>&1 || packages+=(iperf3)
 command -v jq >/dev/null 2>&1 || packages+=(jq)
+command -v bc >/dev/null 2>&1 || packages+=(bc)
+command -v ethtool >/dev/null 2>&1 || packages+=(ethtool)
+command -v ping >/dev/null 2>&1 || packages+=(iputils-ping)
+command -v mptcpize >/dev/null 2>&1 || packages+=(mptcpize)
 if [ ${#packages[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "test.sh: installing ${packages[*]}" >&2

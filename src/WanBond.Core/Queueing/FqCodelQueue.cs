@@ -49,7 +49,7 @@ public sealed partial class FqCodelQueue
     private readonly PacketPool _pool;
     private readonly int _byteLimit;
     private readonly int _packetLimit;
-    private readonly long _targetUs;
+    private long _targetUs;
     private readonly long _intervalUs;
     private readonly int _quantum;
     private readonly Flow[] _flows;
@@ -232,6 +232,13 @@ public sealed partial class FqCodelQueue
     }
 
     /// <summary>Sojourn of the oldest queued packet, 0 if empty.</summary>
+    /// <summary>CoDel's target sojourn, µs; may change while running (the engine widens it by the paths' delay spread).</summary>
+    public long TargetUs
+    {
+        get => _targetUs;
+        set => _targetUs = Math.Max(0, value);
+    }
+
     public long HeadSojournUs(long nowUs)
     {
         long oldest = long.MaxValue;

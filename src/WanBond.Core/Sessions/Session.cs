@@ -368,8 +368,9 @@ public sealed class Session
         // Wait at least as long as a stuck packet takes to be noticed overdue and copied onto another path.
         var minSrtt = MinSmoothedRttUs();
         var hold = Math.Max(_lateness.HoldBoundUs(nowUs, RttSpreadUs()), OverdueMarginUs + minSrtt + 20_000);
-        // A hole known lost is worth holding for about one round trip: the sender's repair is on its way.
-        var repairWait = Math.Min(minSrtt + 10_000, hold);
+        // A hole known lost is worth holding for about one round trip and the repair path's queue: the
+        // sender's repair is on its way.
+        var repairWait = Math.Min(minSrtt + OverdueMarginUs, hold);
         if (_reorder.NextExpected < _repairsAnnouncedUpTo && nowUs < _repairsAnnouncedUntilUs)
         {
             // The sender said it is moving a stalled path's data: the copies may take a while on a slower path.
@@ -1062,6 +1063,9 @@ public sealed class Session
         }
         else
         {
+            // Waiting here for the fast path instead of taking a slower one is the ECF rule at work,
+            // not a standing queue: CoDel's target grows by the paths' delay spread.
+            _sendQueue.TargetUs = _options.CodelTargetUs + PathDelaySpreadUs();
             if (!_sendQueue.TryDequeue(nowUs, out var fresh))
             {
                 return false; // CoDel dropped what was queued
@@ -1117,6 +1121,21 @@ public sealed class Session
         length = WriteData(best, inner, _duplicateGseq, _duplicateFirstSentUs, repaired: true, destination, nowUs);
         pathId = best.Id;
         return true;
+    }
+
+    private long PathDelaySpreadUs()
+    {
+        long min = long.MaxValue, max = 0;
+        foreach (var p in _paths)
+        {
+            if (p.IsUsable && p.Rtt.HasSample)
+            {
+                var d = p.OneWayDelayEstimateUs;
+                min = Math.Min(min, d);
+                max = Math.Max(max, d);
+            }
+        }
+        return max > min ? max - min : 0;
     }
 
     private int UsablePathCount()

@@ -70,13 +70,21 @@ public sealed class DelayTargetController : ICongestionController
         if (_startup)
         {
             _cwnd += sample.BytesAcked;
+            if (bw > 0)
+            {
+                // At most two bandwidth-delay products in flight (BBR's startup cwnd gain): the queue
+                // that doubling leaves behind before its exit is seen stays within a modem's buffer.
+                _cwnd = Math.Min(_cwnd, Math.Max(InitialWindow, 2 * bw * rtt / 1_000_000 + bw * _targetUs / 1_000_000));
+            }
             if (sample.QueueDelayUs > _targetUs)
             {
                 _startup = false;
             }
-            else if (bw > 0 && sample.NowUs - _lastStartupCheckUs >= rtt)
+            else if (bw > 0 && !sample.AppLimited && sample.NowUs - _lastStartupCheckUs >= rtt)
             {
                 // Leave startup when the rate stops growing by 25% per round (BBR's full-pipe test).
+                // Rounds where the sender ran out of data do not count: an inner TCP flow still in slow
+                // start is what limits them, not the path.
                 _lastStartupCheckUs = sample.NowUs;
                 if (bw >= _startupBestRate * 5 / 4)
                 {

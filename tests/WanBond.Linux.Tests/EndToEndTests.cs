@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using WanBond.Core.Security;
 using Xunit.Abstractions;
 
 namespace WanBond.Linux.Tests;
@@ -38,10 +39,7 @@ public sealed partial class EndToEndTests
 
     private void Run(NamespaceTestbed bed)
     {
-        var routerYml = Path.Combine(bed.Directory, "router.yml");
-        var proxyYml = Path.Combine(bed.Directory, "proxy.yml");
-        File.WriteAllText(proxyYml, $"port: 7700\ncontrol_socket: {bed.RunDirectory}/proxy.sock\n");
-        File.WriteAllText(routerYml, $"proxy: 10.202.0.1:7700\nlinks: [wan0, wan1]\nlan: lan0\ncontrol_socket: {bed.RunDirectory}/router.sock\n");
+        var (routerYml, proxyYml) = WriteConfigs(bed, "wan0, wan1");
         var rulesBefore = new Dictionary<string, string>();
         foreach (var role in new[] { "rtr", "prx" })
         {
@@ -59,6 +57,7 @@ public sealed partial class EndToEndTests
 
         // The session comes up.
         var status = WaitFor(() => Status(bed, "router"), s => s.GetProperty("sessions")[0].GetProperty("established").GetBoolean(), TimeSpan.FromSeconds(30), "router session established");
+        Assert.DoesNotContain("UNENCRYPTED", NamespaceTestbed.TryRun("dotnet", NamespaceTestbed.CliDll, "status", "--socket", $"{bed.RunDirectory}/router.sock").Output, StringComparison.Ordinal);
         var links = status.GetProperty("sessions")[0].GetProperty("links").EnumerateArray().Select(l => l.GetProperty("name").GetString()).ToList();
         Assert.Equal(["wan0", "wan1"], links);
 
@@ -162,8 +161,7 @@ public sealed partial class EndToEndTests
     public void A_router_killed_hard_is_repaired_by_its_next_start()
     {
         using var bed = new NamespaceTestbed(links: 1);
-        var routerYml = Path.Combine(bed.Directory, "router.yml");
-        File.WriteAllText(routerYml, $"proxy: 10.202.0.1\nlinks: [wan0]\nlan: lan0\ncontrol_socket: {bed.RunDirectory}/router.sock\n");
+        var (routerYml, _) = WriteConfigs(bed, "wan0");
         var rules = bed.In("rtr", Short, "ip", "-4", "rule", "show").Output;
         var forward = bed.In("rtr", Short, "cat", "/proc/sys/net/ipv4/ip_forward").Output.Trim();
 
@@ -184,6 +182,84 @@ public sealed partial class EndToEndTests
         Assert.Equal(rules, bed.In("rtr", Short, "ip", "-4", "rule", "show").Output);
         Assert.DoesNotContain("wanbond", bed.In("rtr", Short, "nft", "list", "tables").Output, StringComparison.Ordinal);
         Assert.Equal(forward, bed.In("rtr", Short, "cat", "/proc/sys/net/ipv4/ip_forward").Output.Trim());
+    }
+
+    /// <summary>
+    /// Keys for both ends (mode 0600) and configs that name them; the proxy lets in the router's key and
+    /// <paramref name="extraPeers"/>. The router's key is <paramref name="routerKeyName"/>.key in the test directory.
+    /// </summary>
+    private static (string RouterYml, string ProxyYml) WriteConfigs(NamespaceTestbed bed, string links, string routerKeyName = "router", StaticPublicKey[]? extraPeers = null, bool routerIsPeer = true)
+    {
+        var proxyKeyFile = Path.Combine(bed.Directory, "proxy.key");
+        if (!File.Exists(proxyKeyFile))
+        {
+            using var k = StaticKeyPair.Generate();
+            KeyFile.WritePrivateKey(proxyKeyFile, k);
+        }
+        var routerKeyFile = Path.Combine(bed.Directory, routerKeyName + ".key");
+        if (!File.Exists(routerKeyFile))
+        {
+            using var k = StaticKeyPair.Generate();
+            KeyFile.WritePrivateKey(routerKeyFile, k);
+        }
+        using var proxyKey = KeyFile.ReadPrivateKey(proxyKeyFile);
+        using var routerKey = KeyFile.ReadPrivateKey(routerKeyFile);
+        var peers = new List<StaticPublicKey>(extraPeers ?? []);
+        if (routerIsPeer)
+        {
+            peers.Add(routerKey.PublicKey);
+        }
+        var peerLines = string.Concat(peers.Select((p, i) => $"  - name: router{i}\n    public_key: {p}\n    allowed_ips: [10.77.0.2/32]\n"));
+        var routerYml = Path.Combine(bed.Directory, routerKeyName + ".yml");
+        var proxyYml = Path.Combine(bed.Directory, "proxy.yml");
+        File.WriteAllText(proxyYml, $"port: 7700\nprivate_key_file: {proxyKeyFile}\ncontrol_socket: {bed.RunDirectory}/proxy.sock\npeers:\n{peerLines}");
+        File.WriteAllText(routerYml, $"proxy: 10.202.0.1:7700\nproxy_public_key: {proxyKey.PublicKey}\nprivate_key_file: {routerKeyFile}\nlinks: [{links}]\nlan: lan0\ncontrol_socket: {bed.RunDirectory}/router.sock\n");
+        return (routerYml, proxyYml);
+    }
+
+    [NetnsFact]
+    public void A_router_with_an_unknown_key_is_refused_and_a_second_configured_router_gets_in()
+    {
+        using var bed = new NamespaceTestbed(links: 1);
+        var ok = false;
+        try
+        {
+            // The proxy knows one router key ("other"), not the one the first router uses ("stranger").
+            var (otherYml, _) = WriteConfigs(bed, "wan0", "other", routerIsPeer: true);
+            using var otherKey = KeyFile.ReadPrivateKey(Path.Combine(bed.Directory, "other.key"));
+            var (strangerYml, proxyYml) = WriteConfigs(bed, "wan0", "stranger", extraPeers: [otherKey.PublicKey], routerIsPeer: false);
+            var proxy = bed.Start("prx", "proxy.log", "dotnet", NamespaceTestbed.CliDll, "proxy", "--config", proxyYml);
+            var stranger = bed.Start("rtr", "router.log", "dotnet", NamespaceTestbed.CliDll, "router", "--config", strangerYml);
+            WaitFor(() => Status(bed, "router"), _ => true, TimeSpan.FromSeconds(20), "router status");
+            Thread.Sleep(4000); // several handshake attempts (one a second)
+            Assert.False(Status(bed, "router").GetProperty("sessions")[0].GetProperty("established").GetBoolean(), "a router with an unknown key must not get a session");
+            Assert.Equal(0, Status(bed, "proxy").GetProperty("sessions").GetArrayLength());
+            NamespaceTestbed.Terminate(stranger);
+            Assert.True(stranger.WaitForExit(20_000));
+
+            // The configured router (the proxy's other peer) gets in and carries traffic.
+            var other = bed.Start("rtr", "router2.log", "dotnet", NamespaceTestbed.CliDll, "router", "--config", otherYml);
+            WaitFor(() => Status(bed, "router"), s => s.GetProperty("sessions")[0].GetProperty("established").GetBoolean(), TimeSpan.FromSeconds(30), "configured router established");
+            var reply = NetnsSockets.InNamespace(bed.Ns("lan"), () =>
+            {
+                using var ping = new System.Net.NetworkInformation.Ping();
+                return ping.Send(System.Net.IPAddress.Parse("10.203.0.2"), 3000);
+            });
+            Assert.Equal(System.Net.NetworkInformation.IPStatus.Success, reply.Status);
+            NamespaceTestbed.Terminate(other);
+            NamespaceTestbed.Terminate(proxy);
+            Assert.True(other.WaitForExit(20_000) && proxy.WaitForExit(20_000));
+            ok = true;
+        }
+        finally
+        {
+            if (!ok)
+            {
+                _out.WriteLine("--- router log\n" + bed.Log("router.log"));
+                _out.WriteLine("--- router2 log\n" + bed.Log("router2.log"));
+                _out.WriteLine("--- proxy log\n" + bed.Log("proxy.log"));
+            }
+        }
     }
 
     [GeneratedRegex(@"table 77(0\d|1\d|2\d|3[0-2])\b|dev wb0")]

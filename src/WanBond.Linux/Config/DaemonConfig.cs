@@ -170,8 +170,6 @@ public sealed class RouterConfig : DaemonConfig
     public static RouterConfig Parse(string file, string text)
     {
         var root = YamlSection.Load(file, text);
-        var keyFile = ReadKeyFile(root, "/etc/wanbond/router.key");
-        var proxyKey = ReadPublicKey(root, "proxy_public_key", "the proxy's");
         var proxy = root.GetRequiredString("proxy", "the proxy's address as HOST or HOST:PORT (e.g. vps.example.com:7700)");
         if (!TrySplitHostPort(proxy, DefaultPort, out var host, out var port))
         {
@@ -224,6 +222,8 @@ public sealed class RouterConfig : DaemonConfig
         {
             throw root.Error("tunnel", $"the tunnel's name '{tunnel.Name}' is also used as a link or LAN interface");
         }
+        var keyFile = ReadKeyFile(root, "/etc/wanbond/router.key");
+        var proxyKey = ReadPublicKey(root, "proxy_public_key", "the proxy's");
         var routing = root.GetSection("routing");
         // Tables table .. table+links and priorities priority .. priority+links+2 belong to wanbond (cleanup deletes exactly those).
         var table = routing?.GetInt("table", 7700, 256, 2_000_000_000) ?? 7700;

@@ -31,11 +31,28 @@ public sealed class SecureSessionTests : IDisposable
 
         public long Answered { get; private set; }
 
+        /// <summary>Pretend the proxy is under load: initiations without a valid mac2 get a cookie reply.</summary>
+        public bool UnderLoad { get; set; }
+
+        public long CookiesSent { get; private set; }
+
         public (bool, byte[]?) Handle(int path, byte[] datagram, long nowUs)
         {
             if (!ClearHeader.TryParse(datagram, out var header, out _) || header.Type != PacketType.HandshakeInitiation)
             {
                 return (false, null);
+            }
+            byte[] source = [10, 0, 0, (byte)path, 0x1E, 0x14]; // each path has its own address, as behind its modem's NAT
+            switch (_responder.Cookies.Check(datagram, source, UnderLoad, nowUs))
+            {
+                case MacCheck.Invalid:
+                    Refused.Increment(DropReason.AuthenticationFailed);
+                    return (true, null);
+                case MacCheck.CookieRequired:
+                    var reply = new byte[CookieReply.Size];
+                    _responder.Cookies.WriteCookieReply(datagram, source, reply, nowUs);
+                    CookiesSent++;
+                    return (true, reply);
             }
             if (!_responder.TryReadInitiation(datagram, out var hs, out var reason) || hs is null)
             {
@@ -293,6 +310,21 @@ public sealed class SecureSessionTests : IDisposable
         Assert.Equal(0, h.Router.Drops[DropReason.AuthenticationFailed] + h.Router.Drops[DropReason.UnknownSession]);
         Assert.Equal(0, h.Proxy.Drops[DropReason.AuthenticationFailed] + h.Proxy.Drops[DropReason.UnknownSession]);
         Assert.True(h.Router.IsEstablished && h.Proxy.IsEstablished);
+    }
+
+    [Fact]
+    public void Under_load_the_proxy_answers_with_cookies_and_the_router_comes_back_with_them()
+    {
+        var h = Secured([10 * Mbit, 10 * Mbit], [20_000, 40_000], null, out var front);
+        using var _ = front;
+        front.UnderLoad = true;
+        h.RunUntil(500_000);
+        Assert.True(front.CookiesSent >= 2, "a cookie per path");
+        Assert.Equal(1, front.Answered);
+        Assert.True(h.Router.IsEstablished && h.Proxy.IsEstablished);
+        Assert.Equal(0, h.Router.Drops.Total);
+        // The re-sent initiation carried mac2 and no new ephemeral: one attempt, answered once.
+        Assert.Equal(1, h.Router.HandshakesCompleted);
     }
 
     [Fact]

@@ -262,6 +262,97 @@ public sealed partial class EndToEndTests
         }
     }
 
+    [NetnsFact]
+    public void Two_routers_with_their_own_keys_share_one_proxy_at_once()
+    {
+        using var bed = new NamespaceTestbed(links: 1);
+        var second = bed.Ns("rtr2");
+        var ok = false;
+        try
+        {
+            // A second router namespace with one link straight to the proxy's network (no modem).
+            NamespaceTestbed.Run("ip", "netns", "add", second);
+            NamespaceTestbed.Run("ip", "-n", second, "link", "set", "lo", "up");
+            NamespaceTestbed.Run("ip", "link", "add", "wan0", "netns", second, "type", "veth", "peer", "name", "r2", "netns", bed.Ns("prx"));
+            NamespaceTestbed.Run("ip", "-n", second, "addr", "add", "10.204.0.2/24", "dev", "wan0");
+            NamespaceTestbed.Run("ip", "-n", second, "link", "set", "wan0", "up");
+            NamespaceTestbed.Run("ip", "-n", second, "route", "add", "default", "via", "10.204.0.1", "dev", "wan0");
+            NamespaceTestbed.Run("ip", "-n", bed.Ns("prx"), "addr", "add", "10.204.0.1/24", "dev", "r2");
+            NamespaceTestbed.Run("ip", "-n", bed.Ns("prx"), "link", "set", "r2", "up");
+
+            var (firstYml, _) = WriteConfigs(bed, "wan0", "first");
+            using var firstKey = KeyFile.ReadPrivateKey(Path.Combine(bed.Directory, "first.key"));
+            var secondKeyFile = Path.Combine(bed.Directory, "second.key");
+            using (var k = StaticKeyPair.Generate())
+            {
+                KeyFile.WritePrivateKey(secondKeyFile, k);
+            }
+            using var secondKey = KeyFile.ReadPrivateKey(secondKeyFile);
+            using var proxyKey = KeyFile.ReadPrivateKey(Path.Combine(bed.Directory, "proxy.key"));
+            var proxyYml = Path.Combine(bed.Directory, "proxy.yml");
+            File.WriteAllText(proxyYml, $"""
+                port: 7700
+                private_key_file: {Path.Combine(bed.Directory, "proxy.key")}
+                control_socket: {bed.RunDirectory}/proxy.sock
+                peers:
+                  - name: first
+                    public_key: {firstKey.PublicKey}
+                    allowed_ips: [10.77.0.2/32]
+                  - name: second
+                    public_key: {secondKey.PublicKey}
+                    allowed_ips: [10.77.0.3/32]
+
+                """);
+            var secondYml = Path.Combine(bed.Directory, "second.yml");
+            File.WriteAllText(secondYml, $"""
+                proxy: 10.204.0.1:7700
+                proxy_public_key: {proxyKey.PublicKey}
+                private_key_file: {secondKeyFile}
+                links: [wan0]
+                tunnel:
+                  address: 10.77.0.3/24
+                control_socket: {bed.RunDirectory}/router2.sock
+
+                """);
+            var proxy = bed.Start("prx", "proxy.log", "dotnet", NamespaceTestbed.CliDll, "proxy", "--config", proxyYml);
+            var router1 = bed.Start("rtr", "router.log", "dotnet", NamespaceTestbed.CliDll, "router", "--config", firstYml);
+            var router2 = bed.Start("rtr2", "router2.log", "dotnet", NamespaceTestbed.CliDll, "router", "--config", secondYml);
+            WaitFor(() => Status(bed, "router"), s => s.GetProperty("sessions")[0].GetProperty("established").GetBoolean(), TimeSpan.FromSeconds(30), "first router established");
+            WaitFor(() => Status(bed, "router2"), s => s.GetProperty("sessions")[0].GetProperty("established").GetBoolean(), TimeSpan.FromSeconds(30), "second router established");
+            Assert.Equal(2, Status(bed, "proxy").GetProperty("sessions").GetArrayLength());
+
+            // Both reach the internet host through their own tunnel, interleaved: each reply goes back to its own router.
+            for (var i = 0; i < 3; i++)
+            {
+                foreach (var ns in new[] { bed.Ns("lan"), second })
+                {
+                    var reply = NetnsSockets.InNamespace(ns, () =>
+                    {
+                        using var ping = new System.Net.NetworkInformation.Ping();
+                        return ping.Send(System.Net.IPAddress.Parse("10.203.0.2"), 3000);
+                    });
+                    Assert.True(reply.Status == System.Net.NetworkInformation.IPStatus.Success, $"ping from {ns}: {reply.Status}");
+                }
+            }
+            foreach (var p in new[] { router1, router2, proxy })
+            {
+                NamespaceTestbed.Terminate(p);
+            }
+            Assert.True(router1.WaitForExit(20_000) && router2.WaitForExit(20_000) && proxy.WaitForExit(20_000));
+            ok = true;
+        }
+        finally
+        {
+            if (!ok)
+            {
+                _out.WriteLine("--- router log\n" + bed.Log("router.log"));
+                _out.WriteLine("--- router2 log\n" + bed.Log("router2.log"));
+                _out.WriteLine("--- proxy log\n" + bed.Log("proxy.log"));
+            }
+            NamespaceTestbed.TryRun("ip", "netns", "del", second);
+        }
+    }
+
     [GeneratedRegex(@"table 77(0\d|1\d|2\d|3[0-2])\b|dev wb0")]
     private static partial Regex OwnedTable();
 

@@ -309,6 +309,7 @@ public sealed partial class EndToEndTests
                 proxy_public_key: {proxyKey.PublicKey}
                 private_key_file: {secondKeyFile}
                 links: [wan0]
+                masquerade: false
                 tunnel:
                   address: 10.77.0.3/24
                 control_socket: {bed.RunDirectory}/router2.sock
@@ -334,6 +335,27 @@ public sealed partial class EndToEndTests
                     Assert.True(reply.Status == System.Net.NetworkInformation.IPStatus.Success, $"ping from {ns}: {reply.Status}");
                 }
             }
+            // Cryptokey routing: the second router may only speak for 10.77.0.3. A datagram it tunnels from another
+            // source address is dropped at the proxy; the same from its own address arrives.
+            using var receiver = NetnsSockets.InNamespace(bed.Ns("srv"), () => new System.Net.Sockets.UdpClient(new System.Net.IPEndPoint(System.Net.IPAddress.Parse("10.203.0.2"), 9999)));
+            receiver.Client.ReceiveTimeout = 3000;
+            NamespaceTestbed.Run("ip", "-n", second, "addr", "add", "10.99.0.1/32", "dev", "lo");
+            foreach (var (source, text) in new[] { ("10.99.0.1", "spoofed"), ("10.77.0.3", "genuine") })
+            {
+                NetnsSockets.InNamespace(second, () =>
+                {
+                    using var u = new System.Net.Sockets.UdpClient(new System.Net.IPEndPoint(System.Net.IPAddress.Parse(source), 0));
+                    return u.Send(System.Text.Encoding.ASCII.GetBytes(text), new System.Net.IPEndPoint(System.Net.IPAddress.Parse("10.203.0.2"), 9999));
+                });
+            }
+            var arrived = new List<string>();
+            while (!arrived.Contains("genuine"))
+            {
+                System.Net.IPEndPoint? from = null;
+                arrived.Add(System.Text.Encoding.ASCII.GetString(receiver.Receive(ref from))); // throws after 3 s of nothing
+            }
+            Assert.Equal(["genuine"], arrived); // the tunnel keeps order: a spoofed datagram let through would have come first
+
             foreach (var p in new[] { router1, router2, proxy })
             {
                 NamespaceTestbed.Terminate(p);

@@ -9,4 +9,4 @@ install -m 0644 deploy/wanbond-router.service deploy/wanbond-proxy.service /etc/
 install -d -m 0755 /etc/wanbond /usr/share/doc/wanbond
 install -m 0644 docs/configuration.md docs/datapath.md /usr/share/doc/wanbond/
 systemctl daemon-reload
-echo "installed. next: wanbond init router --proxy HOST --link usb0 --link usb1   (or: wanbond init proxy)"
+echo "installed. next, on the VPS: wanbond init proxy   (prints its public key); on the router: wanbond init router --proxy HOST --proxy-key KEY --link usb0 --link usb1   (prints the wanbond init peer command for the VPS)"

@@ -30,6 +30,8 @@ internal static class DaemonCommands
             try
             {
                 settings = load(file);
+                // The key file is part of the configuration: a missing, malformed or readable-by-others key stops here (exit 2).
+                settings.ReadPrivateKey().Dispose();
             }
             catch (ConfigException e)
             {

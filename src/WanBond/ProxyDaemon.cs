@@ -23,6 +23,7 @@ internal sealed class ProxyDaemon : IHostedService, IAsyncDisposable
     private FileDescriptor? _socket;
     private ProxyEngine? _engine;
     private ControlServer? _control;
+    private WanBond.Core.Security.StaticKeyPair? _key;
 
     public ProxyDaemon(ProxyConfig config, ILogger<ProxyDaemon> log, IHostApplicationLifetime lifetime)
     {
@@ -35,7 +36,6 @@ internal sealed class ProxyDaemon : IHostedService, IAsyncDisposable
     {
         // The state directory holds the control socket and saved sysctl values: root only, made so before anything goes in.
         Directory.CreateDirectory(Path.GetDirectoryName(_config.ControlSocket)!, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        _log.LogWarning("traffic through the tunnel is NOT encrypted or authenticated yet (the security layer is still to come)");
         _network = new ProxyNetwork(_config, _runner, Path.GetDirectoryName(_config.ControlSocket)!);
         try
         {
@@ -47,7 +47,12 @@ internal sealed class ProxyDaemon : IHostedService, IAsyncDisposable
             SocketSyscalls.Bind(_socket, InetSocketAddress.From(new IPEndPoint(_config.ListenAddress, _config.Port)));
             _tun = TunDevice.Open(_config.TunnelName);
             _network.Setup(_tun.Name, _config.InnerMtu);
-            _engine = new ProxyEngine(_config.SessionOptions(1), _tun, _socket, _config.SessionIdleTimeoutSeconds * 1_000_000L, _log);
+            _key = _config.ReadPrivateKey();
+            if (_config.Peers.Count == 0)
+            {
+                _log.LogWarning("{File}: no peers: every router is refused (add one with wanbond init peer)", _config.File);
+            }
+            _engine = new ProxyEngine(_config.SessionOptions(1), _tun, _socket, _config.SessionIdleTimeoutSeconds * 1_000_000L, _key, _config.Peers, _log);
             _engine.Faulted += _ =>
             {
                 Environment.ExitCode = 1;
@@ -56,7 +61,7 @@ internal sealed class ProxyDaemon : IHostedService, IAsyncDisposable
             _engine.Start();
             _control = new ControlServer(_config.ControlSocket, () => _engine.Status, _log);
             _control.Start();
-            _log.LogInformation("proxy up: UDP port {Port} on {Address}, tunnel {Tun} (MTU {Mtu})", _config.Port, _config.ListenAddress, _tun.Name, _config.InnerMtu);
+            _log.LogInformation("proxy up: UDP port {Port} on {Address}, tunnel {Tun} (MTU {Mtu}), public key {Key}, {Peers} peer(s)", _config.Port, _config.ListenAddress, _tun.Name, _config.InnerMtu, _key.PublicKey, _config.Peers.Count);
         }
         catch
         {
@@ -78,6 +83,8 @@ internal sealed class ProxyDaemon : IHostedService, IAsyncDisposable
         }
         _engine?.Dispose();
         _engine = null;
+        _key?.Dispose();
+        _key = null;
         _socket?.Dispose();
         _socket = null;
         var tunName = _tun?.Name ?? _config.TunnelName;

@@ -28,6 +28,7 @@ internal sealed class RouterDaemon : IHostedService, IAsyncDisposable
     private RouterEngine? _engine;
     private LinkWatcher? _watcher;
     private ControlServer? _control;
+    private WanBond.Core.Security.StaticKeyPair? _key;
 
     public RouterDaemon(RouterConfig config, ILogger<RouterDaemon> log, IHostApplicationLifetime lifetime)
     {
@@ -42,7 +43,6 @@ internal sealed class RouterDaemon : IHostedService, IAsyncDisposable
         var ipv6 = proxy.AddressFamily == AddressFamily.InterNetworkV6;
         // The state directory holds the control socket and saved sysctl values: root only, made so before anything goes in.
         Directory.CreateDirectory(Path.GetDirectoryName(_config.ControlSocket)!, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        _log.LogWarning("traffic through the tunnel is NOT encrypted or authenticated yet (the security layer is still to come)");
         _network = new RouterNetwork(_config, _runner, ipv6, Path.GetDirectoryName(_config.ControlSocket)!);
         try
         {
@@ -55,7 +55,8 @@ internal sealed class RouterDaemon : IHostedService, IAsyncDisposable
             {
                 _links[i] = new LinkSocket(i, _config.Links[i].Interface, ipv6 ? SocketSyscalls.AF_INET6 : SocketSyscalls.AF_INET);
             }
-            _engine = new RouterEngine(options, _tun, _links, InetSocketAddress.From(new IPEndPoint(proxy, _config.ProxyPort)), _config.RestartAfterSeconds * 1_000_000L, _log);
+            _key = _config.ReadPrivateKey();
+            _engine = new RouterEngine(options, _tun, _links, InetSocketAddress.From(new IPEndPoint(proxy, _config.ProxyPort)), _config.RestartAfterSeconds * 1_000_000L, _key, _config.ProxyPublicKey, _log);
             _engine.Faulted += _ =>
             {
                 Environment.ExitCode = 1;
@@ -107,6 +108,8 @@ internal sealed class RouterDaemon : IHostedService, IAsyncDisposable
         _watcher = null;
         _engine?.Dispose();
         _engine = null;
+        _key?.Dispose();
+        _key = null;
         foreach (var l in _links)
         {
             l.Dispose();

@@ -1,4 +1,5 @@
 using System.Net;
+using WanBond.Core.Security;
 using WanBond.Core.Sessions;
 using WanBond.Linux.Config;
 
@@ -6,14 +7,27 @@ namespace WanBond.Linux.Tests;
 
 public class ConfigTests
 {
-    private static ConfigException RouterError(string yaml) => Assert.Throws<ConfigException>(() => RouterConfig.Parse("router.yml", yaml));
+    /// <summary>A valid public key for configs that need one.</summary>
+    internal static readonly string Key = NewPublicKey();
+
+    private static string NewPublicKey()
+    {
+        using var k = StaticKeyPair.Generate();
+        return k.PublicKey.ToBase64();
+    }
+
+    /// <summary>Router configs in the error tests get the required proxy key appended (last line: no line number changes), unless they test it.</summary>
+    private static ConfigException RouterError(string yaml) => Assert.Throws<ConfigException>(() => RouterConfig.Parse(
+        "router.yml", yaml.Contains("links", StringComparison.Ordinal) && !yaml.Contains("proxy_public_key", StringComparison.Ordinal) ? yaml + $"proxy_public_key: {Key}\n" : yaml));
 
     private static ConfigException ProxyError(string yaml) => Assert.Throws<ConfigException>(() => ProxyConfig.Parse("proxy.yml", yaml));
 
     [Fact]
     public void Minimal_router_config_takes_documented_defaults()
     {
-        var c = RouterConfig.Parse("router.yml", "proxy: vps.example.com\nlinks: [usb0, usb1]\n");
+        var c = RouterConfig.Parse("router.yml", $"proxy: vps.example.com\nlinks: [usb0, usb1]\nproxy_public_key: {Key}\n");
+        Assert.Equal(Key, c.ProxyPublicKey.ToBase64());
+        Assert.Equal("/etc/wanbond/router.key", c.PrivateKeyFile);
         Assert.Equal("vps.example.com", c.ProxyHost);
         Assert.Equal(7700, c.ProxyPort);
         Assert.Equal(["usb0", "usb1"], c.Links.Select(l => l.Interface));
@@ -37,8 +51,10 @@ public class ConfigTests
     [Fact]
     public void Full_router_config_is_read()
     {
-        var c = RouterConfig.Parse("router.yml", """
+        var c = RouterConfig.Parse("router.yml", $"""
             proxy: "[2001:db8::1]:9000"
+            proxy_public_key: {Key}
+            private_key_file: /etc/x/r.key
             links:
               - usb0
               - interface: wwan0
@@ -73,6 +89,7 @@ public class ConfigTests
         Assert.Equal(5000, c.RoutingTable);
         Assert.Equal(6000, c.RulePriority);
         Assert.Equal(30, c.RestartAfterSeconds);
+        Assert.Equal("/etc/x/r.key", c.PrivateKeyFile);
     }
 
     [Fact]
@@ -85,6 +102,69 @@ public class ConfigTests
         Assert.True(c.Masquerade);
         Assert.Equal(120, c.SessionIdleTimeoutSeconds);
         Assert.Equal("/run/wanbond/proxy.sock", c.ControlSocket);
+        Assert.Equal("/etc/wanbond/proxy.key", c.PrivateKeyFile);
+        Assert.Empty(c.Peers);
+    }
+
+    [Fact]
+    public void Proxy_peers_with_their_allowed_prefixes()
+    {
+        var other = NewPublicKey();
+        var c = ProxyConfig.Parse("proxy.yml", $"""
+            private_key_file: /etc/x/p.key
+            peers:
+              - name: home
+                public_key: {Key}
+                allowed_ips: [10.77.0.2/32, "fd77::2/128"]
+              - public_key: {other}
+                allowed_ips: 10.78.0.0/24
+            """);
+        Assert.Equal("/etc/x/p.key", c.PrivateKeyFile);
+        Assert.Equal(2, c.Peers.Count);
+        Assert.Equal("home", c.Peers[0].Name);
+        Assert.Equal(Key, c.Peers[0].PublicKey.ToBase64());
+        Assert.Equal(["10.77.0.2/32", "fd77::2/128"], c.Peers[0].AllowedIps.Select(p => p.ToString()));
+        Assert.Equal("peer 1", c.Peers[1].Name);
+        var net = AllowedPrefix.From(c.Peers[1].AllowedIps[0]);
+        Assert.Equal("10.78.0.0/24", net.ToString());
+        Assert.True(net.Contains(((UInt128)0xFFFF << 32) | 0x0A4E0063)); // 10.78.0.99
+        Assert.False(net.Contains(((UInt128)0xFFFF << 32) | 0x0A4F0001)); // 10.79.0.1
+        var host6 = AllowedPrefix.From(c.Peers[0].AllowedIps[1]);
+        Assert.True(host6.Contains(System.Buffers.Binary.BinaryPrimitives.ReadUInt128BigEndian(IPAddress.Parse("fd77::2").GetAddressBytes())));
+        Assert.False(host6.Contains(System.Buffers.Binary.BinaryPrimitives.ReadUInt128BigEndian(IPAddress.Parse("fd77::3").GetAddressBytes())));
+    }
+
+    [Fact]
+    public void Private_key_file_readable_by_others_is_a_config_error_naming_both_files()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+        var dir = Directory.CreateTempSubdirectory("wb-key");
+        try
+        {
+            var keyFile = Path.Combine(dir.FullName, "router.key");
+            using (var k = StaticKeyPair.Generate())
+            {
+                KeyFile.WritePrivateKey(keyFile, k);
+            }
+            var c = RouterConfig.Parse("router.yml", $"proxy: vps\nlinks: [usb0]\nproxy_public_key: {Key}\nprivate_key_file: {keyFile}\n");
+            using (c.ReadPrivateKey())
+            {
+            }
+            File.SetUnixFileMode(keyFile, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead);
+            var e = Assert.Throws<ConfigException>(() => c.ReadPrivateKey());
+            Assert.StartsWith("router.yml:4: private_key_file: ", e.Message, StringComparison.Ordinal);
+            Assert.Contains(keyFile, e.Message, StringComparison.Ordinal);
+            Assert.Contains("chmod 600", e.Message, StringComparison.Ordinal);
+            var missing = RouterConfig.Parse("router.yml", $"proxy: vps\nlinks: [usb0]\nproxy_public_key: {Key}\nprivate_key_file: {dir.FullName}/none.key\n");
+            Assert.Contains("does not exist", Assert.Throws<ConfigException>(() => missing.ReadPrivateKey()).Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
     }
 
     [Fact]
@@ -113,7 +193,9 @@ public class ConfigTests
     [InlineData("proxy: vps\nlinks: [usb0]\ndefault_route: maybe\n", "default_route: expected true or false, got 'maybe'")]
     [InlineData("proxy: vps\nlinks: [usb0]\nrouting:\n  table: 254\n", "routing.table: expected a whole number from 256")]
     [InlineData("proxy: vps\nlinks: [usb0]\ncontrol_socket: relative.sock\n", "control_socket: expected an absolute path")]
-    [InlineData("proxy: vps\nlinks: [usb0]\nprivate_key_file: /etc/wanbond/key\n", "private_key_file: encryption is not implemented yet")]
+    [InlineData("proxy: vps\nlinks: [usb0]\nprivate_key_file: wanbond.key\n", "router.yml:3: private_key_file: expected an absolute path")]
+    [InlineData("proxy: vps\nlinks: [usb0]\nproxy_public_key: abc\n", "router.yml:3: proxy_public_key: expected the proxy's public key (44 base64 characters")]
+    [InlineData("proxy: vps\nlinks: [usb0]\nproxy_public_key:\n", "proxy_public_key: is required")]
     [InlineData("proxy: [vps\n", "router.yml:2: (syntax): While parsing a flow sequence")]
     [InlineData("", "router.yml: (file): is empty")]
     [InlineData("- a\n- b\n", "(file): expected a YAML mapping")]
@@ -126,11 +208,26 @@ public class ConfigTests
     [Theory]
     [InlineData("port: 0\n", "proxy.yml:1: port: expected a whole number from 1 to 65535, got '0'")]
     [InlineData("listen_address: everywhere\n", "listen_address: expected an IP address")]
-    [InlineData("peers: []\nport: 1\n", "peers: encryption is not implemented yet")]
+    [InlineData("peers:\n  - public_key: 0000\n    allowed_ips: [10.77.0.2/32]\n", "proxy.yml:2: peers[0].public_key: expected the router's public key")]
+    [InlineData("peers:\n  - allowed_ips: [10.77.0.2/32]\n", "peers[0].public_key: is required")]
+    [InlineData("peers:\n  - name: x\n", "peers[0]")]
+    [InlineData("peers: [10.0.0.1]\n", "proxy.yml:1: peers[0]: expected a mapping with public_key and allowed_ips")]
+    [InlineData("private_key_file: relative.key\n", "proxy.yml:1: private_key_file: expected an absolute path")]
     [InlineData("port: 1\nsession_idle_timeout_s: 1\n", "session_idle_timeout_s: expected a whole number from 5")]
     [InlineData("port: 1\nmasquerade: 3\n", "masquerade: expected true or false")]
     public void Proxy_errors_name_field(string yaml, string expected)
     {
+        Assert.Contains(expected, ProxyError(yaml).Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("    allowed_ips: [10.77.0.2]\n", "proxy.yml:3: peers[0].allowed_ips: expected IPv4 or IPv6 prefixes such as 10.77.0.2/32")]
+    [InlineData("    allowed_ips: []\n", "peers[0].allowed_ips: is required")]
+    [InlineData("    allowed_ips: [10.77.0.2/32]\n    endpoint: x\n", "proxy.yml:4: peers[0].endpoint: unknown setting")]
+    [InlineData("    allowed_ips: [10.77.0.2/32]\n  - public_key: KEY\n    allowed_ips: [10.77.0.3/32]\n", "peers[1].public_key: this key is already listed")]
+    public void Proxy_peer_errors_name_field(string rest, string expected)
+    {
+        var yaml = ("peers:\n  - public_key: KEY\n" + rest).Replace("KEY", Key, StringComparison.Ordinal);
         Assert.Contains(expected, ProxyError(yaml).Message, StringComparison.Ordinal);
     }
 

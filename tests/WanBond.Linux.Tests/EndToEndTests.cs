@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using WanBond.Core.Security;
 using Xunit.Abstractions;
 
 namespace WanBond.Linux.Tests;
@@ -38,10 +39,7 @@ public sealed partial class EndToEndTests
 
     private void Run(NamespaceTestbed bed)
     {
-        var routerYml = Path.Combine(bed.Directory, "router.yml");
-        var proxyYml = Path.Combine(bed.Directory, "proxy.yml");
-        File.WriteAllText(proxyYml, $"port: 7700\ncontrol_socket: {bed.RunDirectory}/proxy.sock\n");
-        File.WriteAllText(routerYml, $"proxy: 10.202.0.1:7700\nlinks: [wan0, wan1]\nlan: lan0\ncontrol_socket: {bed.RunDirectory}/router.sock\n");
+        var (routerYml, proxyYml) = WriteConfigs(bed, "wan0, wan1");
         var rulesBefore = new Dictionary<string, string>();
         foreach (var role in new[] { "rtr", "prx" })
         {
@@ -59,6 +57,7 @@ public sealed partial class EndToEndTests
 
         // The session comes up.
         var status = WaitFor(() => Status(bed, "router"), s => s.GetProperty("sessions")[0].GetProperty("established").GetBoolean(), TimeSpan.FromSeconds(30), "router session established");
+        Assert.DoesNotContain("UNENCRYPTED", NamespaceTestbed.TryRun("dotnet", NamespaceTestbed.CliDll, "status", "--socket", $"{bed.RunDirectory}/router.sock").Output, StringComparison.Ordinal);
         var links = status.GetProperty("sessions")[0].GetProperty("links").EnumerateArray().Select(l => l.GetProperty("name").GetString()).ToList();
         Assert.Equal(["wan0", "wan1"], links);
 
@@ -162,8 +161,7 @@ public sealed partial class EndToEndTests
     public void A_router_killed_hard_is_repaired_by_its_next_start()
     {
         using var bed = new NamespaceTestbed(links: 1);
-        var routerYml = Path.Combine(bed.Directory, "router.yml");
-        File.WriteAllText(routerYml, $"proxy: 10.202.0.1\nlinks: [wan0]\nlan: lan0\ncontrol_socket: {bed.RunDirectory}/router.sock\n");
+        var (routerYml, _) = WriteConfigs(bed, "wan0");
         var rules = bed.In("rtr", Short, "ip", "-4", "rule", "show").Output;
         var forward = bed.In("rtr", Short, "cat", "/proc/sys/net/ipv4/ip_forward").Output.Trim();
 
@@ -184,6 +182,197 @@ public sealed partial class EndToEndTests
         Assert.Equal(rules, bed.In("rtr", Short, "ip", "-4", "rule", "show").Output);
         Assert.DoesNotContain("wanbond", bed.In("rtr", Short, "nft", "list", "tables").Output, StringComparison.Ordinal);
         Assert.Equal(forward, bed.In("rtr", Short, "cat", "/proc/sys/net/ipv4/ip_forward").Output.Trim());
+    }
+
+    /// <summary>
+    /// Keys for both ends (mode 0600) and configs that name them; the proxy lets in the router's key and
+    /// <paramref name="extraPeers"/>. The router's key is <paramref name="routerKeyName"/>.key in the test directory.
+    /// </summary>
+    private static (string RouterYml, string ProxyYml) WriteConfigs(NamespaceTestbed bed, string links, string routerKeyName = "router", StaticPublicKey[]? extraPeers = null, bool routerIsPeer = true)
+    {
+        var proxyKeyFile = Path.Combine(bed.Directory, "proxy.key");
+        if (!File.Exists(proxyKeyFile))
+        {
+            using var k = StaticKeyPair.Generate();
+            KeyFile.WritePrivateKey(proxyKeyFile, k);
+        }
+        var routerKeyFile = Path.Combine(bed.Directory, routerKeyName + ".key");
+        if (!File.Exists(routerKeyFile))
+        {
+            using var k = StaticKeyPair.Generate();
+            KeyFile.WritePrivateKey(routerKeyFile, k);
+        }
+        using var proxyKey = KeyFile.ReadPrivateKey(proxyKeyFile);
+        using var routerKey = KeyFile.ReadPrivateKey(routerKeyFile);
+        var peers = new List<StaticPublicKey>(extraPeers ?? []);
+        if (routerIsPeer)
+        {
+            peers.Add(routerKey.PublicKey);
+        }
+        var peerLines = string.Concat(peers.Select((p, i) => $"  - name: router{i}\n    public_key: {p}\n    allowed_ips: [10.77.0.2/32]\n"));
+        var routerYml = Path.Combine(bed.Directory, routerKeyName + ".yml");
+        var proxyYml = Path.Combine(bed.Directory, "proxy.yml");
+        File.WriteAllText(proxyYml, $"port: 7700\nprivate_key_file: {proxyKeyFile}\ncontrol_socket: {bed.RunDirectory}/proxy.sock\npeers:\n{peerLines}");
+        File.WriteAllText(routerYml, $"proxy: 10.202.0.1:7700\nproxy_public_key: {proxyKey.PublicKey}\nprivate_key_file: {routerKeyFile}\nlinks: [{links}]\nlan: lan0\ncontrol_socket: {bed.RunDirectory}/router.sock\n");
+        return (routerYml, proxyYml);
+    }
+
+    [NetnsFact]
+    public void A_router_with_an_unknown_key_is_refused_and_a_second_configured_router_gets_in()
+    {
+        using var bed = new NamespaceTestbed(links: 1);
+        var ok = false;
+        try
+        {
+            // The proxy knows one router key ("other"), not the one the first router uses ("stranger").
+            var (otherYml, _) = WriteConfigs(bed, "wan0", "other", routerIsPeer: true);
+            using var otherKey = KeyFile.ReadPrivateKey(Path.Combine(bed.Directory, "other.key"));
+            var (strangerYml, proxyYml) = WriteConfigs(bed, "wan0", "stranger", extraPeers: [otherKey.PublicKey], routerIsPeer: false);
+            var proxy = bed.Start("prx", "proxy.log", "dotnet", NamespaceTestbed.CliDll, "proxy", "--config", proxyYml);
+            var stranger = bed.Start("rtr", "router.log", "dotnet", NamespaceTestbed.CliDll, "router", "--config", strangerYml);
+            WaitFor(() => Status(bed, "router"), _ => true, TimeSpan.FromSeconds(20), "router status");
+            Thread.Sleep(4000); // several handshake attempts (one a second)
+            Assert.False(Status(bed, "router").GetProperty("sessions")[0].GetProperty("established").GetBoolean(), "a router with an unknown key must not get a session");
+            Assert.Equal(0, Status(bed, "proxy").GetProperty("sessions").GetArrayLength());
+            NamespaceTestbed.Terminate(stranger);
+            Assert.True(stranger.WaitForExit(20_000));
+
+            // The configured router (the proxy's other peer) gets in and carries traffic.
+            var other = bed.Start("rtr", "router2.log", "dotnet", NamespaceTestbed.CliDll, "router", "--config", otherYml);
+            WaitFor(() => Status(bed, "router"), s => s.GetProperty("sessions")[0].GetProperty("established").GetBoolean(), TimeSpan.FromSeconds(30), "configured router established");
+            var reply = NetnsSockets.InNamespace(bed.Ns("lan"), () =>
+            {
+                using var ping = new System.Net.NetworkInformation.Ping();
+                return ping.Send(System.Net.IPAddress.Parse("10.203.0.2"), 3000);
+            });
+            Assert.Equal(System.Net.NetworkInformation.IPStatus.Success, reply.Status);
+            NamespaceTestbed.Terminate(other);
+            NamespaceTestbed.Terminate(proxy);
+            Assert.True(other.WaitForExit(20_000) && proxy.WaitForExit(20_000));
+            ok = true;
+        }
+        finally
+        {
+            if (!ok)
+            {
+                _out.WriteLine("--- router log\n" + bed.Log("router.log"));
+                _out.WriteLine("--- router2 log\n" + bed.Log("router2.log"));
+                _out.WriteLine("--- proxy log\n" + bed.Log("proxy.log"));
+            }
+        }
+    }
+
+    [NetnsFact]
+    public void Two_routers_with_their_own_keys_share_one_proxy_at_once()
+    {
+        using var bed = new NamespaceTestbed(links: 1);
+        var second = bed.Ns("rtr2");
+        var ok = false;
+        try
+        {
+            // A second router namespace with one link straight to the proxy's network (no modem).
+            NamespaceTestbed.Run("ip", "netns", "add", second);
+            NamespaceTestbed.Run("ip", "-n", second, "link", "set", "lo", "up");
+            NamespaceTestbed.Run("ip", "link", "add", "wan0", "netns", second, "type", "veth", "peer", "name", "r2", "netns", bed.Ns("prx"));
+            NamespaceTestbed.Run("ip", "-n", second, "addr", "add", "10.204.0.2/24", "dev", "wan0");
+            NamespaceTestbed.Run("ip", "-n", second, "link", "set", "wan0", "up");
+            NamespaceTestbed.Run("ip", "-n", second, "route", "add", "default", "via", "10.204.0.1", "dev", "wan0");
+            NamespaceTestbed.Run("ip", "-n", bed.Ns("prx"), "addr", "add", "10.204.0.1/24", "dev", "r2");
+            NamespaceTestbed.Run("ip", "-n", bed.Ns("prx"), "link", "set", "r2", "up");
+
+            var (firstYml, _) = WriteConfigs(bed, "wan0", "first");
+            using var firstKey = KeyFile.ReadPrivateKey(Path.Combine(bed.Directory, "first.key"));
+            var secondKeyFile = Path.Combine(bed.Directory, "second.key");
+            using (var k = StaticKeyPair.Generate())
+            {
+                KeyFile.WritePrivateKey(secondKeyFile, k);
+            }
+            using var secondKey = KeyFile.ReadPrivateKey(secondKeyFile);
+            using var proxyKey = KeyFile.ReadPrivateKey(Path.Combine(bed.Directory, "proxy.key"));
+            var proxyYml = Path.Combine(bed.Directory, "proxy.yml");
+            File.WriteAllText(proxyYml, $"""
+                port: 7700
+                private_key_file: {Path.Combine(bed.Directory, "proxy.key")}
+                control_socket: {bed.RunDirectory}/proxy.sock
+                peers:
+                  - name: first
+                    public_key: {firstKey.PublicKey}
+                    allowed_ips: [10.77.0.2/32]
+                  - name: second
+                    public_key: {secondKey.PublicKey}
+                    allowed_ips: [10.77.0.3/32]
+
+                """);
+            var secondYml = Path.Combine(bed.Directory, "second.yml");
+            File.WriteAllText(secondYml, $"""
+                proxy: 10.204.0.1:7700
+                proxy_public_key: {proxyKey.PublicKey}
+                private_key_file: {secondKeyFile}
+                links: [wan0]
+                masquerade: false
+                tunnel:
+                  address: 10.77.0.3/24
+                control_socket: {bed.RunDirectory}/router2.sock
+
+                """);
+            var proxy = bed.Start("prx", "proxy.log", "dotnet", NamespaceTestbed.CliDll, "proxy", "--config", proxyYml);
+            var router1 = bed.Start("rtr", "router.log", "dotnet", NamespaceTestbed.CliDll, "router", "--config", firstYml);
+            var router2 = bed.Start("rtr2", "router2.log", "dotnet", NamespaceTestbed.CliDll, "router", "--config", secondYml);
+            WaitFor(() => Status(bed, "router"), s => s.GetProperty("sessions")[0].GetProperty("established").GetBoolean(), TimeSpan.FromSeconds(30), "first router established");
+            WaitFor(() => Status(bed, "router2"), s => s.GetProperty("sessions")[0].GetProperty("established").GetBoolean(), TimeSpan.FromSeconds(30), "second router established");
+            Assert.Equal(2, Status(bed, "proxy").GetProperty("sessions").GetArrayLength());
+
+            // Both reach the internet host through their own tunnel, interleaved: each reply goes back to its own router.
+            for (var i = 0; i < 3; i++)
+            {
+                foreach (var ns in new[] { bed.Ns("lan"), second })
+                {
+                    var reply = NetnsSockets.InNamespace(ns, () =>
+                    {
+                        using var ping = new System.Net.NetworkInformation.Ping();
+                        return ping.Send(System.Net.IPAddress.Parse("10.203.0.2"), 3000);
+                    });
+                    Assert.True(reply.Status == System.Net.NetworkInformation.IPStatus.Success, $"ping from {ns}: {reply.Status}");
+                }
+            }
+            // Cryptokey routing: the second router may only speak for 10.77.0.3. A datagram it tunnels from another
+            // source address is dropped at the proxy; the same from its own address arrives.
+            using var receiver = NetnsSockets.InNamespace(bed.Ns("srv"), () => new System.Net.Sockets.UdpClient(new System.Net.IPEndPoint(System.Net.IPAddress.Parse("10.203.0.2"), 9999)));
+            receiver.Client.ReceiveTimeout = 3000;
+            NamespaceTestbed.Run("ip", "-n", second, "addr", "add", "10.99.0.1/32", "dev", "lo");
+            foreach (var (source, text) in new[] { ("10.99.0.1", "spoofed"), ("10.77.0.3", "genuine") })
+            {
+                NetnsSockets.InNamespace(second, () =>
+                {
+                    using var u = new System.Net.Sockets.UdpClient(new System.Net.IPEndPoint(System.Net.IPAddress.Parse(source), 0));
+                    return u.Send(System.Text.Encoding.ASCII.GetBytes(text), new System.Net.IPEndPoint(System.Net.IPAddress.Parse("10.203.0.2"), 9999));
+                });
+            }
+            var arrived = new List<string>();
+            while (!arrived.Contains("genuine"))
+            {
+                System.Net.IPEndPoint? from = null;
+                arrived.Add(System.Text.Encoding.ASCII.GetString(receiver.Receive(ref from))); // throws after 3 s of nothing
+            }
+            Assert.Equal(["genuine"], arrived); // the tunnel keeps order: a spoofed datagram let through would have come first
+
+            foreach (var p in new[] { router1, router2, proxy })
+            {
+                NamespaceTestbed.Terminate(p);
+            }
+            Assert.True(router1.WaitForExit(20_000) && router2.WaitForExit(20_000) && proxy.WaitForExit(20_000));
+            ok = true;
+        }
+        finally
+        {
+            if (!ok)
+            {
+                _out.WriteLine("--- router log\n" + bed.Log("router.log"));
+                _out.WriteLine("--- router2 log\n" + bed.Log("router2.log"));
+                _out.WriteLine("--- proxy log\n" + bed.Log("proxy.log"));
+            }
+            NamespaceTestbed.TryRun("ip", "netns", "del", second);
+        }
     }
 
     [GeneratedRegex(@"table 77(0\d|1\d|2\d|3[0-2])\b|dev wb0")]

@@ -131,6 +131,29 @@ public sealed class NamespaceTestbed : IDisposable
         return (p.ExitCode, output.Result, error.Result);
     }
 
+    /// <summary>Runs a program with <paramref name="input"/> on its standard input.</summary>
+    public static (int Code, string Output, string Error) TryRunWithInput(string input, string program, params string[] args)
+    {
+        var psi = new ProcessStartInfo(program) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+        using var p = Process.Start(psi)!;
+        var output = p.StandardOutput.ReadToEndAsync();
+        var error = p.StandardError.ReadToEndAsync();
+        p.StandardInput.Write(input);
+        p.StandardInput.Close();
+        if (!p.WaitForExit(TimeSpan.FromSeconds(60)))
+        {
+            p.Kill(entireProcessTree: true);
+            p.WaitForExit();
+            return (-1, output.Result, "timed out: " + error.Result);
+        }
+        p.WaitForExit();
+        return (p.ExitCode, output.Result, error.Result);
+    }
+
     public static string Run(string program, params string[] args)
     {
         var (code, output, error) = TryRun(program, args);

@@ -29,7 +29,7 @@ public class NetworkSetupTests
     }
 
     private static RouterConfig Config(string extra = "") =>
-        RouterConfig.Parse("r.yml", "proxy: 192.0.2.1\nlinks: [usb0, usb1]\nlan: br-lan\ncontrol_socket: /tmp/x/r.sock\n" + extra);
+        RouterConfig.Parse("r.yml", $"proxy: 192.0.2.1\nlinks: [usb0, usb1]\nlan: br-lan\ncontrol_socket: /tmp/x/r.sock\nproxy_public_key: {ConfigTests.Key}\n" + extra);
 
     [Fact]
     public void Router_setup_owns_its_tables_and_priorities()

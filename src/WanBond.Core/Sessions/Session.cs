@@ -4,6 +4,7 @@ using WanBond.Core.Paths;
 using WanBond.Core.Queueing;
 using WanBond.Core.Reorder;
 using WanBond.Core.Scheduling;
+using WanBond.Core.Security;
 using WanBond.Core.Wire;
 
 namespace WanBond.Core.Sessions;
@@ -18,6 +19,7 @@ namespace WanBond.Core.Sessions;
 /// until they return false, then arm one timer at <see cref="NextTimeoutUs"/>.
 /// </para>
 /// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "Only a secured session owns keys; its owner calls ReleaseKeys. Stand-in-seal sessions (simulator, benchmarks) own nothing to dispose.")]
 public sealed class Session
 {
     /// <summary>Longest the receiver waits before acknowledging a lone ack-eliciting packet.</summary>
@@ -49,6 +51,12 @@ public sealed class Session
 
     /// <summary>A sender queue empty for less than this has not ended its busy period.</summary>
     public const long BusyGapUs = 2_000;
+
+    /// <summary>Clear packet number of an initiation that opens a new session (both ends start fresh).</summary>
+    public const ulong InitiationOpensSession = 0;
+
+    /// <summary>Clear packet number of an initiation that rekeys a running session (the proxy keeps its session state).</summary>
+    public const ulong InitiationRekeys = 1;
 
     private const int HeaderSize = ClearHeader.Size;
 
@@ -89,6 +97,44 @@ public sealed class Session
     private readonly long[] _lastOwdBase;
     private readonly bool[] _hasOwdBase;
 
+    // Security layer (null/unused with a clear stand-in seal).
+    private readonly SessionSecurity? _security;
+    private readonly KeyRing? _keyRing;
+    private readonly CookieJar? _cookies;
+    private readonly long _createdUs;
+    private HandshakeInitiator? _handshake;
+    private long _handshakeSentUs;
+    private ulong _lastTimestamp;
+    private uint _initiationPathsPending;
+    private uint _confirmPathsPending;
+    private readonly uint _localSessionId;
+
+    /// <summary>
+    /// A session secured by the security layer: Noise IK handshakes (the initiator sends them on every path,
+    /// retried and repeated every <see cref="RekeyPolicy.RekeyAfterUs"/>) and a <see cref="KeyRing"/> sealing
+    /// every datagram. The receiver ids on the wire are the key pairs' indices.
+    /// </summary>
+    public Session(SessionOptions options, SessionSecurity security, SessionRole role, long nowUs)
+        : this(options, NewKeyRing(security), role, 1, nowUs)
+    {
+        if (role == SessionRole.Initiator && security.Local is null)
+        {
+            throw new ArgumentException("An initiator needs SessionSecurity.ForInitiator (its static key and the responder's public key).", nameof(security));
+        }
+        _security = security;
+        _keyRing = (KeyRing)_seal;
+        _cookies = new CookieJar(options.PathCount);
+        _createdUs = nowUs;
+        _helloPathsPending = 0;
+        _nextHelloUs = long.MaxValue;
+    }
+
+    private static KeyRing NewKeyRing(SessionSecurity security)
+    {
+        ArgumentNullException.ThrowIfNull(security);
+        return new KeyRing(security.Policy);
+    }
+
     public Session(SessionOptions options, IPacketSeal seal, SessionRole role, uint localSessionId, long nowUs)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -104,7 +150,7 @@ public sealed class Session
         _options = options;
         _seal = seal;
         Role = role;
-        LocalSessionId = localSessionId;
+        _localSessionId = localSessionId;
         InnerMtu = options.MaxDatagramSize - HeaderSize - DataFrame.HeaderSize - seal.TagLength;
         if (InnerMtu < 576 || options.MaxDatagramSize > PacketBuffer.Capacity)
         {
@@ -141,12 +187,26 @@ public sealed class Session
 
     public SessionRole Role { get; }
 
-    public uint LocalSessionId { get; }
+    /// <summary>The receiver id the peer writes on what it sends us: with the security layer, the current keys' local index (0 before the first handshake).</summary>
+    public uint LocalSessionId => _keyRing is null ? _localSessionId : _keyRing.Current?.LocalIndex ?? _keyRing.Next?.LocalIndex ?? 0;
 
     /// <summary>The peer's session id, once known (0 before).</summary>
-    public uint PeerSessionId => _peerSessionId;
+    public uint PeerSessionId => _keyRing?.SendIndex ?? _peerSessionId;
 
-    public bool IsEstablished => _established && !_closed;
+    public bool IsEstablished => _established && !_closed && (_keyRing is null || _keyRing.Current is not null);
+
+    /// <summary>The session's keys (null with a clear stand-in seal). The daemon maps every live local index to the session.</summary>
+    public KeyRing? Keys => _keyRing;
+
+    /// <summary>Handshakes completed (initiator: responses accepted; responder: initiations answered).</summary>
+    public long HandshakesCompleted { get; private set; }
+
+    /// <summary>Initiations sent (initiator).</summary>
+    public long InitiationsSent { get; private set; }
+
+    private uint SendReceiverId => _keyRing?.SendIndex ?? _peerSessionId;
+
+    private bool CanSendTransport(long nowUs) => _keyRing is null ? _peerSessionId != 0 : _keyRing.CanSend(nowUs);
 
     /// <summary>Largest inner packet accepted: the datagram size minus the tunnel overhead (32 bytes with a 16-byte tag).</summary>
     public int InnerMtu { get; }
@@ -227,18 +287,53 @@ public sealed class Session
             Drops.Increment(DropReason.BadLength);
             return;
         }
-        var expectedId = header.Type == PacketType.Hello ? 0u : LocalSessionId;
-        if (header.ReceiverSessionId != expectedId)
-        {
-            Drops.Increment(DropReason.UnknownSession);
-            return;
-        }
         var buffer = _scratch.AsSpan(0, datagram.Length);
-        datagram.CopyTo(buffer);
-        if (!_seal.TryOpen(buffer, HeaderSize, header.Nonce, out var plainLength))
+        int plainLength;
+        if (_keyRing is null)
         {
-            Drops.Increment(DropReason.AuthenticationFailed);
-            return;
+            var expectedId = header.Type == PacketType.Hello ? 0u : LocalSessionId;
+            if (header.ReceiverSessionId != expectedId)
+            {
+                Drops.Increment(DropReason.UnknownSession);
+                return;
+            }
+            datagram.CopyTo(buffer);
+            if (!_seal.TryOpen(buffer, HeaderSize, header.Nonce, out plainLength))
+            {
+                Drops.Increment(DropReason.AuthenticationFailed);
+                return;
+            }
+        }
+        else
+        {
+            switch (header.Type)
+            {
+                case PacketType.HandshakeResponse:
+                    ReceiveHandshakeResponse(datagram, nowUs);
+                    return;
+                case PacketType.CookieReply:
+                    ReceiveCookieReply(datagram, header.PathId, nowUs);
+                    return;
+                case PacketType.Data or PacketType.Ack or PacketType.Probe or PacketType.Close:
+                    break;
+                default:
+                    // Initiations are the daemon's (it routes them by key); Hello/HelloReply do not exist here.
+                    Drops.Increment(DropReason.UnknownType);
+                    return;
+            }
+            datagram.CopyTo(buffer);
+            // Decrypted and authenticated before anything else reads it: a forged datagram is only counted.
+            if (!_keyRing.TryOpen(buffer, HeaderSize, header.Nonce, nowUs, out plainLength, out var why))
+            {
+                Drops.Increment(why);
+                return;
+            }
+            if (Role == SessionRole.Responder && !_established && _keyRing.Current is not null)
+            {
+                // The initiator's first datagram under the new keys confirmed them.
+                _established = true;
+                _closed = false;
+            }
         }
         var plain = buffer.Slice(HeaderSize, plainLength);
         var path = _paths[header.PathId];
@@ -284,7 +379,7 @@ public sealed class Session
                 }
                 ReceiveAck(plain, nowUs);
                 break;
-            case PacketType.Hello:
+            case PacketType.Hello when _keyRing is null:
                 if (Role != SessionRole.Responder || !ControlFrames.TryParseHello(plain, out var initiatorId, out var pathCount, out _, out reason))
                 {
                     Drops.Increment(Role != SessionRole.Responder ? DropReason.UnknownSession : reason);
@@ -300,7 +395,7 @@ public sealed class Session
                 _closed = false;
                 _helloReplyPathsPending |= 1u << path.Id;
                 break;
-            case PacketType.HelloReply:
+            case PacketType.HelloReply when _keyRing is null:
                 if (Role != SessionRole.Initiator || !ControlFrames.TryParseHelloReply(plain, out var echoedId, out var responderId, out _, out reason))
                 {
                     Drops.Increment(Role != SessionRole.Initiator ? DropReason.UnknownSession : reason);
@@ -705,6 +800,14 @@ public sealed class Session
             {
                 return _lastNowUs;
             }
+            if (_keyRing is not null)
+            {
+                if (_initiationPathsPending != 0 || (_confirmPathsPending != 0 && _keyRing.CanSend(_lastNowUs)))
+                {
+                    return _lastNowUs;
+                }
+                t = Math.Min(t, SecurityTimerUs());
+            }
             foreach (var p in _paths)
             {
                 if (p.AckInfoPending)
@@ -732,6 +835,11 @@ public sealed class Session
     public void HandleTimeout(long nowUs)
     {
         _lastNowUs = nowUs;
+        if (_keyRing is not null)
+        {
+            _keyRing.Expire(nowUs);
+            MaybeStartHandshake(nowUs);
+        }
         foreach (var p in _paths)
         {
             if (p.LossTimerUs <= nowUs)
@@ -885,7 +993,7 @@ public sealed class Session
         {
             return true;
         }
-        if (!_established || _closed)
+        if (!_established || _closed || (_keyRing is not null && !_keyRing.CanSend(nowUs)))
         {
             return false;
         }
@@ -898,6 +1006,10 @@ public sealed class Session
     {
         length = 0;
         pathId = -1;
+        if (_keyRing is not null)
+        {
+            return TryWriteInitiation(nowUs, destination, out length, out pathId);
+        }
         if (Role == SessionRole.Initiator && !_established && nowUs >= _nextHelloUs)
         {
             if (_helloPathsPending == 0)
@@ -927,11 +1039,153 @@ public sealed class Session
         return false;
     }
 
+    // ------------------------------------------------------------------ handshake (security layer)
+
+    /// <summary>When the security layer next has something to do: a handshake (retry) or a key expiry.</summary>
+    private long SecurityTimerUs()
+    {
+        var ring = _keyRing!;
+        var t = ring.NextTimerUs;
+        if (Role == SessionRole.Initiator)
+        {
+            if (_handshake is not null)
+            {
+                // The ring's rekey time has passed while the attempt runs: the attempt's retry is what is due.
+                if (t <= _lastNowUs)
+                {
+                    t = long.MaxValue;
+                }
+                t = Math.Min(t, _handshakeSentUs + HandshakeRetryUs());
+            }
+            else if (ring.Current is null)
+            {
+                t = _lastNowUs;
+            }
+        }
+        return t;
+    }
+
+    private long HandshakeRetryUs() =>
+        _keyRing!.Current is null ? SessionSecurity.FirstContactRetryUs : _security!.Policy.RekeyTimeoutUs;
+
+    /// <summary>Initiator: starts an attempt when there are no keys or they are due, and a new one when the last went unanswered.</summary>
+    private void MaybeStartHandshake(long nowUs)
+    {
+        if (Role != SessionRole.Initiator || _keyRing is null || _security?.Local is null)
+        {
+            return;
+        }
+        if (!_keyRing.NeedsRekey(nowUs))
+        {
+            return;
+        }
+        if (_handshake is not null && nowUs - _handshakeSentUs < HandshakeRetryUs())
+        {
+            return;
+        }
+        _handshake?.Dispose();
+        // Timestamps only grow: wall clock at creation plus elapsed monotonic time.
+        var timestamp = Math.Max(_security.TimestampBaseUs + (ulong)Math.Max(0, nowUs - _createdUs), _lastTimestamp + 1);
+        _lastTimestamp = timestamp;
+        uint index;
+        do
+        {
+            index = TransportKeys.RandomIndex();
+        }
+        while (_keyRing.OwnsIndex(index));
+        _handshake = new HandshakeInitiator(_security.Local, _security.Peer, index, (byte)_paths.Length, (ushort)_options.MaxDatagramSize, timestamp, _cookies!);
+        _handshakeSentUs = nowUs;
+        _initiationPathsPending = AllPathsMask;
+    }
+
+    private bool TryWriteInitiation(long nowUs, Span<byte> destination, out int length, out int pathId)
+    {
+        length = 0;
+        pathId = -1;
+        MaybeStartHandshake(nowUs);
+        if (_handshake is null || _initiationPathsPending == 0)
+        {
+            return false;
+        }
+        var i = System.Numerics.BitOperations.TrailingZeroCount(_initiationPathsPending);
+        _initiationPathsPending &= ~(1u << i);
+        // The same initiation goes out on every path: the first copy to arrive is answered, so one dead
+        // path cannot stall the handshake. The clear packet number tells the proxy whether this session is new.
+        length = _handshake.WriteInitiation(destination, (byte)i, _established ? InitiationRekeys : InitiationOpensSession, nowUs);
+        pathId = i;
+        InitiationsSent++;
+        return true;
+    }
+
+    private void ReceiveHandshakeResponse(ReadOnlySpan<byte> datagram, long nowUs)
+    {
+        if (Role != SessionRole.Initiator || _handshake is null)
+        {
+            Drops.Increment(DropReason.UnknownSession);
+            return;
+        }
+        if (!_handshake.TryReadResponse(datagram, nowUs, out var keys, out var reason) || keys is null)
+        {
+            Drops.Increment(reason);
+            return;
+        }
+        _keyRing!.Install(keys, nowUs);
+        _handshake.Dispose();
+        _handshake = null;
+        _initiationPathsPending = 0;
+        _established = true;
+        _closed = false;
+        _confirmPathsPending = AllPathsMask;
+        HandshakesCompleted++;
+    }
+
+    private void ReceiveCookieReply(ReadOnlySpan<byte> datagram, byte pathId, long nowUs)
+    {
+        if (Role != SessionRole.Initiator || _handshake is null)
+        {
+            Drops.Increment(DropReason.UnknownSession);
+            return;
+        }
+        if (!_handshake.TryReadCookieReply(datagram, nowUs, out var reason))
+        {
+            Drops.Increment(reason);
+            return;
+        }
+        // The proxy is under load and did no work for our initiation: send it again on that path, now with mac2.
+        _initiationPathsPending |= 1u << pathId;
+    }
+
+    /// <summary>
+    /// Responder: answers an initiation the daemon has read, checked and matched to this session's peer
+    /// (docs/security.md, "Denial of service"). Writes the response (send it on <see cref="ResponderHandshake.PathId"/>
+    /// to where the initiation came from) and installs the new keys, which seal once the initiator's first
+    /// datagram under them arrives.
+    /// </summary>
+    /// <param name="localIndex">A fresh non-zero index, unique among the daemon's live indices; map it to this session.</param>
+    /// <returns>The response's length.</returns>
+    public int AcceptHandshake(ResponderHandshake handshake, uint localIndex, Span<byte> destination, long nowUs)
+    {
+        ArgumentNullException.ThrowIfNull(handshake);
+        if (_keyRing is null || Role != SessionRole.Responder)
+        {
+            throw new InvalidOperationException("Only a responder session with the security layer accepts handshakes.");
+        }
+        if (handshake.PathCount != _paths.Length)
+        {
+            throw new ArgumentException($"The initiation asks for {handshake.PathCount} paths; this session has {_paths.Length}.", nameof(handshake));
+        }
+        _lastNowUs = nowUs;
+        var length = handshake.WriteResponse(localIndex, destination, 0, nowUs, out var keys);
+        _keyRing.Install(keys, nowUs);
+        HandshakesCompleted++;
+        return length;
+    }
+
     private bool TryWriteAck(long nowUs, Span<byte> destination, out int length, out int pathId)
     {
         length = 0;
         pathId = -1;
-        if (_peerSessionId == 0)
+        if (!CanSendTransport(nowUs))
         {
             return false;
         }
@@ -982,7 +1236,7 @@ public sealed class Session
         }
         var target = NextFeedbackPath() ?? due;
         var plainLength = AckFrame.Write(destination[HeaderSize..], _ackBlocks.AsSpan(0, blocks), _ackRanges.AsSpan(0, rangeCount));
-        length = Seal(target, PacketType.Ack, _peerSessionId, destination, plainLength, nowUs, ackEliciting: false, out _);
+        length = Seal(target, PacketType.Ack, SendReceiverId, destination, plainLength, nowUs, ackEliciting: false, out _);
         pathId = target.Id;
         return true;
     }
@@ -1009,12 +1263,27 @@ public sealed class Session
     {
         length = 0;
         pathId = -1;
+        while (_confirmPathsPending != 0)
+        {
+            // New keys: a probe on every path at once, so the responder confirms them and every path's
+            // feedback resumes under them without waiting for data.
+            var c = System.Numerics.BitOperations.TrailingZeroCount(_confirmPathsPending);
+            _confirmPathsPending &= ~(1u << c);
+            if (!_paths[c].LinkPresent)
+            {
+                continue;
+            }
+            var m = ProbeFrame.Write(destination[HeaderSize..], (uint)_nextGseq, 0, 0);
+            length = Seal(_paths[c], PacketType.Probe, SendReceiverId, destination, m, nowUs, ackEliciting: true, out _);
+            pathId = c;
+            return true;
+        }
         if (_announceRepairs && NextFeedbackPath() is { } carrier)
         {
             // Tell the receiver, on a working path, that the stuck data is coming another way.
             _announceRepairs = false;
             var n = ProbeFrame.Write(destination[HeaderSize..], (uint)_nextGseq, ProbeFrame.RepairsFollow, 0);
-            length = Seal(carrier, PacketType.Probe, _peerSessionId, destination, n, nowUs, ackEliciting: true, out _);
+            length = Seal(carrier, PacketType.Probe, SendReceiverId, destination, n, nowUs, ackEliciting: true, out _);
             pathId = carrier.Id;
             return true;
         }
@@ -1029,7 +1298,7 @@ public sealed class Session
                 p.NextProbeUs = nowUs + (p.Liveness == PathLiveness.Down ? DownProbeUs : Math.Max(p.Rtt.SmoothedUs, 10_000));
             }
             var plainLength = ProbeFrame.Write(destination[HeaderSize..], (uint)_nextGseq, 0, 0);
-            length = Seal(p, PacketType.Probe, _peerSessionId, destination, plainLength, nowUs, ackEliciting: true, out _);
+            length = Seal(p, PacketType.Probe, SendReceiverId, destination, plainLength, nowUs, ackEliciting: true, out _);
             pathId = p.Id;
             return true;
         }
@@ -1157,7 +1426,7 @@ public sealed class Session
         var plain = destination[HeaderSize..];
         DataFrame.WriteHeader(plain, (uint)gseq);
         inner.ReadOnlySpan.CopyTo(plain[DataFrame.HeaderSize..]);
-        var length = Seal(p, PacketType.Data, _peerSessionId, destination, DataFrame.HeaderSize + inner.Length, nowUs, ackEliciting: true, out var pn);
+        var length = Seal(p, PacketType.Data, SendReceiverId, destination, DataFrame.HeaderSize + inner.Length, nowUs, ackEliciting: true, out var pn);
         ref var sp = ref p.Sent[pn];
         sp.Inner = inner;
         sp.Gseq = gseq;
@@ -1249,6 +1518,14 @@ public sealed class Session
         {
             p.NextProbeUs = nowUs;
         }
+    }
+
+    /// <summary>Releases the keys and any handshake in progress (security layer); nothing to do with a stand-in seal. The session cannot send or receive afterwards.</summary>
+    public void ReleaseKeys()
+    {
+        _handshake?.Dispose();
+        _handshake = null;
+        _keyRing?.Dispose();
     }
 
     public PathStats GetPathStats(int pathId)

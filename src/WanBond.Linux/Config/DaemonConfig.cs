@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using WanBond.Core.Security;
 using WanBond.Core.Sessions;
 using YamlDotNet.RepresentationModel;
 
@@ -81,16 +82,46 @@ public abstract class DaemonConfig
 
     internal static int ReadMtu(YamlSection root) => root.GetInt("mtu", 1500, 576 + OuterOverhead + 64, 9000);
 
-    /// <summary>Keys are the security layer's (issue 4). Until it lands, a key in the config must not look like it protects anything.</summary>
-    internal static void RejectSecuritySettings(YamlSection root, params string[] keys)
+    /// <summary>This end's static private key (mode 0600), read at start.</summary>
+    public required string PrivateKeyFile { get; init; }
+
+    /// <summary>Line of <c>private_key_file</c> in the config (0: the default was used), for error messages.</summary>
+    public long PrivateKeyFileLine { get; init; }
+
+    /// <summary>
+    /// Reads this end's private key. A missing, unreadable, malformed or group/world-accessible file is a
+    /// configuration error (exit 2) naming the config, the field and the key file.
+    /// </summary>
+    public StaticKeyPair ReadPrivateKey()
     {
-        foreach (var key in keys)
+        try
         {
-            if (root.Has(key))
-            {
-                throw root.Error(key, "encryption is not implemented yet (it comes with the security work); remove this setting: traffic is currently neither encrypted nor authenticated");
-            }
+            return KeyFile.ReadPrivateKey(PrivateKeyFile);
         }
+        catch (KeyFileException e)
+        {
+            throw new ConfigException(File, PrivateKeyFileLine, "private_key_file", e.Message);
+        }
+    }
+
+    internal static (string Path, long Line) ReadKeyFile(YamlSection root, string fallback)
+    {
+        var path = root.GetString("private_key_file", fallback)!;
+        if (!path.StartsWith('/'))
+        {
+            throw root.Error("private_key_file", $"expected an absolute path to a private key file (create one with: wanbond genkey > {fallback}), got '{path}'");
+        }
+        return (path, root.Has("private_key_file") ? root.LineOf("private_key_file") : 0);
+    }
+
+    internal static StaticPublicKey ReadPublicKey(YamlSection section, string key, string whose)
+    {
+        var text = section.GetRequiredString(key, $"{whose} public key: 44 base64 characters, as 'wanbond pubkey' prints it");
+        if (!StaticPublicKey.TryParse(text, out var value, out var error))
+        {
+            throw section.Error(key, $"expected {whose} public key (44 base64 characters, as 'wanbond pubkey' prints it): {error}");
+        }
+        return value;
     }
 
     internal static string ReadControlSocket(YamlSection root, string fallback)
@@ -114,6 +145,9 @@ public sealed class RouterConfig : DaemonConfig
 
     public required string ProxyHost { get; init; }
 
+    /// <summary>The proxy's static public key: only that proxy can answer the handshake.</summary>
+    public required StaticPublicKey ProxyPublicKey { get; init; }
+
     public int ProxyPort { get; init; } = DefaultPort;
 
     public required IReadOnlyList<LinkConfig> Links { get; init; }
@@ -136,7 +170,6 @@ public sealed class RouterConfig : DaemonConfig
     public static RouterConfig Parse(string file, string text)
     {
         var root = YamlSection.Load(file, text);
-        RejectSecuritySettings(root, "private_key_file", "proxy_public_key");
         var proxy = root.GetRequiredString("proxy", "the proxy's address as HOST or HOST:PORT (e.g. vps.example.com:7700)");
         if (!TrySplitHostPort(proxy, DefaultPort, out var host, out var port))
         {
@@ -189,6 +222,8 @@ public sealed class RouterConfig : DaemonConfig
         {
             throw root.Error("tunnel", $"the tunnel's name '{tunnel.Name}' is also used as a link or LAN interface");
         }
+        var keyFile = ReadKeyFile(root, "/etc/wanbond/router.key");
+        var proxyKey = ReadPublicKey(root, "proxy_public_key", "the proxy's");
         var routing = root.GetSection("routing");
         // Tables table .. table+links and priorities priority .. priority+links+2 belong to wanbond (cleanup deletes exactly those).
         var table = routing?.GetInt("table", 7700, 256, 2_000_000_000) ?? 7700;
@@ -198,6 +233,9 @@ public sealed class RouterConfig : DaemonConfig
         {
             File = file,
             ProxyHost = host,
+            ProxyPublicKey = proxyKey,
+            PrivateKeyFile = keyFile.Path,
+            PrivateKeyFileLine = keyFile.Line,
             ProxyPort = port,
             Links = links,
             Lan = lan,
@@ -272,12 +310,53 @@ public sealed class ProxyConfig : DaemonConfig
 
     public int SessionIdleTimeoutSeconds { get; init; } = 120;
 
+    /// <summary>The routers allowed in: their public keys and the inner addresses each may use.</summary>
+    public required IReadOnlyList<PeerConfig> Peers { get; init; }
+
+    private static List<PeerConfig> ReadPeers(YamlSection root)
+    {
+        var nodes = root.GetList("peers");
+        var peers = new List<PeerConfig>();
+        for (var i = 0; i < nodes.Count; i++)
+        {
+            var field = $"peers[{i}]";
+            if (nodes[i] is not YamlMappingNode map)
+            {
+                throw new ConfigException(root.File, nodes[i].Start.Line, field, "expected a mapping with public_key and allowed_ips");
+            }
+            var s = new YamlSection(root.File, field, map);
+            var name = s.GetString("name", $"peer {i}")!;
+            var key = ReadPublicKey(s, "public_key", "the router's");
+            if (peers.Any(p => p.PublicKey == key))
+            {
+                throw s.Error("public_key", "this key is already listed for another peer: each router needs its own key pair");
+            }
+            var allowed = new List<IpPrefix>();
+            foreach (var node in s.GetList("allowed_ips"))
+            {
+                if (node is not YamlScalarNode { Value: { } text } || !IpPrefix.TryParse(text, out var prefix))
+                {
+                    throw new ConfigException(root.File, node.Start.Line, field + ".allowed_ips", $"expected IPv4 or IPv6 prefixes such as 10.77.0.2/32 or fd77::2/128, got '{node}'");
+                }
+                allowed.Add(prefix);
+            }
+            if (allowed.Count == 0)
+            {
+                throw s.Error("allowed_ips", "is required: expected the inner addresses this router may send from, e.g. [10.77.0.2/32] (its tunnel.address as /32)");
+            }
+            s.RejectUnknown();
+            peers.Add(new PeerConfig(name, key, allowed));
+        }
+        return peers;
+    }
+
     public static ProxyConfig Load(string file) => Parse(file, ReadFile(file));
 
     public static ProxyConfig Parse(string file, string text)
     {
         var root = YamlSection.Load(file, text);
-        RejectSecuritySettings(root, "private_key_file", "peers");
+        var keyFile = ReadKeyFile(root, "/etc/wanbond/proxy.key");
+        var peers = ReadPeers(root);
         var tunnel = ReadTunnel(root, "10.77.0.1/24");
         var listen = root.GetString("listen_address", "::")!;
         if (!IPAddress.TryParse(listen, out var listenAddress))
@@ -288,6 +367,9 @@ public sealed class ProxyConfig : DaemonConfig
         {
             File = file,
             Port = root.GetInt("port", DefaultPort, 1, 65535),
+            PrivateKeyFile = keyFile.Path,
+            PrivateKeyFileLine = keyFile.Line,
+            Peers = peers,
             ListenAddress = listenAddress,
             TunnelName = tunnel.Name,
             TunnelAddress = tunnel.Address,
@@ -303,3 +385,6 @@ public sealed class ProxyConfig : DaemonConfig
         return config;
     }
 }
+
+/// <summary>One router the proxy lets in: its static public key and the inner source addresses it may use.</summary>
+public sealed record PeerConfig(string Name, StaticPublicKey PublicKey, IReadOnlyList<IpPrefix> AllowedIps);

@@ -1,7 +1,9 @@
 using Microsoft.Extensions.Logging;
 using WanBond.Core.Buffers;
+using WanBond.Core.Security;
 using WanBond.Core.Sessions;
 using WanBond.Core.Wire;
+using WanBond.Linux.Config;
 using WanBond.Linux.Control;
 using WanBond.Linux.Native;
 
@@ -9,9 +11,12 @@ namespace WanBond.Linux.Datapath;
 
 /// <summary>
 /// The proxy's datapath: one UDP socket for every router and path. A datagram finds its session by the
-/// receiver id in its header, never by its source address; each path's reply address is simply where that
-/// path's last authentic datagram came from, so NAT rebinding on a modem costs nothing.
-/// Inner packets from the TUN go to the session whose router last used their destination address.
+/// receiver index in its header (one per live key pair), never by its source address; each path's reply
+/// address is simply where that path's last authentic datagram came from, so NAT rebinding on a modem costs
+/// nothing. Handshake initiations go through the denial-of-service gate of docs/security.md before any
+/// per-peer state exists; a router is let in only by its configured public key, and its decrypted packets
+/// only with an inner source address inside its allowed prefixes (cryptokey routing).
+/// Inner packets from the TUN go to the session of the router whose addresses contain their destination.
 /// </summary>
 public sealed class ProxyEngine : EngineLoop
 {
@@ -20,30 +25,61 @@ public sealed class ProxyEngine : EngineLoop
     private readonly FileDescriptor _socket;
     private readonly long _idleTimeoutUs;
     private readonly ReceiveLoop[] _receivers;
-    private readonly Dictionary<uint, ProxySession> _byLocalId = [];
-    private readonly Dictionary<uint, ProxySession> _byInitiator = [];
+    private readonly HandshakeResponder _responder;
+    private readonly HandshakeRateLimiter _limiter = new();
+    private readonly HandshakeLoadDetector _load = new();
+    private readonly Dictionary<StaticPublicKey, ProxyPeer> _peers = [];
+    private readonly Dictionary<uint, ProxySession> _byIndex = [];
     private readonly Dictionary<UInt128, ProxySession> _byInnerAddress = [];
     private readonly List<ProxySession> _sessions = [];
     private readonly byte[] _out = new byte[PacketBuffer.Capacity];
     private readonly byte[] _inner = new byte[PacketBuffer.Capacity];
-    private ProxySession? _latest;
+    private readonly uint[] _retired = new uint[8];
     private long _lastSweepUs;
-    private long _unknownSession;
-    private long _unroutable;
 
-    public ProxyEngine(SessionOptions options, TunDevice tun, FileDescriptor socket, long idleTimeoutUs, ILogger log)
+    public ProxyEngine(SessionOptions options, TunDevice tun, FileDescriptor socket, long idleTimeoutUs, StaticKeyPair key, IReadOnlyList<PeerConfig> peers, ILogger log)
         : base("engine", log)
     {
+        ArgumentNullException.ThrowIfNull(peers);
         _options = options;
         _tun = tun;
         _socket = socket;
         _idleTimeoutUs = idleTimeoutUs;
+        _responder = new HandshakeResponder(key);
+        foreach (var p in peers)
+        {
+            _peers.Add(p.PublicKey, new ProxyPeer(p.Name, p.AllowedIps.Select(AllowedPrefix.From).ToArray()));
+        }
         _receivers =
         [
             new ReceiveLoop("udp", () => socket, isSocket: true, Inbox.FromSocket, Inbox, log, packetInfo: true),
             new ReceiveLoop(tun.Name, () => tun.Descriptor, isSocket: false, Inbox.FromTun, Inbox, log),
         ];
     }
+
+    /// <summary>Datagrams that named no live key index, or were not a type the proxy takes.</summary>
+    public long UnknownSession { get; private set; }
+
+    /// <summary>Initiations that failed mac1, decryption or parsing.</summary>
+    public long HandshakesRejected { get; private set; }
+
+    /// <summary>Valid initiations from a key that is not among the peers.</summary>
+    public long UnknownPeer { get; private set; }
+
+    /// <summary>Initiations not newer than the peer's last accepted one (replays, copies on other paths).</summary>
+    public long InitiationsReplayed { get; private set; }
+
+    /// <summary>Initiations over the per-source rate.</summary>
+    public long HandshakesRateLimited { get; private set; }
+
+    /// <summary>Cookie replies sent (under load).</summary>
+    public long CookiesSent { get; private set; }
+
+    /// <summary>Inner packets dropped because their source address is outside their router's allowed prefixes.</summary>
+    public long ForbiddenSource { get; private set; }
+
+    /// <summary>Inner packets from the TUN whose destination belongs to no router.</summary>
+    public long Unroutable { get; private set; }
 
     public override void Start()
     {
@@ -58,10 +94,10 @@ public sealed class ProxyEngine : EngineLoop
     {
         if (item.Source == Inbox.FromTun)
         {
-            var target = InnerPacket.TryGetDestination(item.Span, out var dst) && _byInnerAddress.TryGetValue(dst, out var owner) ? owner : _latest;
+            var target = InnerPacket.TryGetDestination(item.Span, out var dst) ? FindOwner(dst) : null;
             if (target is null)
             {
-                _unroutable++;
+                Unroutable++;
                 return;
             }
             target.Session.SubmitInner(item.Span, nowUs);
@@ -70,21 +106,18 @@ public sealed class ProxyEngine : EngineLoop
         var datagram = item.Span;
         if (!ClearHeader.TryParse(datagram, out var header, out _))
         {
-            _unknownSession++;
+            UnknownSession++;
             return;
         }
-        ProxySession? ps;
-        if (header.ReceiverSessionId == 0)
+        if (header.Type == PacketType.HandshakeInitiation)
         {
-            ps = header.Type == PacketType.Hello ? SessionForHello(datagram, nowUs) : null;
+            ReceiveInitiation(item, header, nowUs);
+            return;
         }
-        else
+        if (header.Type is not (PacketType.Data or PacketType.Ack or PacketType.Probe or PacketType.Close)
+            || !_byIndex.TryGetValue(header.ReceiverSessionId, out var ps))
         {
-            _byLocalId.TryGetValue(header.ReceiverSessionId, out ps);
-        }
-        if (ps is null)
-        {
-            _unknownSession++;
+            UnknownSession++;
             return;
         }
         var dropsBefore = ps.Session.Drops.Total;
@@ -96,30 +129,102 @@ public sealed class ProxyEngine : EngineLoop
             ps.Locals[header.PathId] = item.To;
             ps.Meters[header.PathId].BytesReceived += datagram.Length;
             ps.LastReceiveUs = nowUs;
-            _latest = ps;
+        }
+        DrainRetired(ps);
+    }
+
+    private ProxySession? FindOwner(UInt128 destination)
+    {
+        if (_byInnerAddress.TryGetValue(destination, out var owner))
+        {
+            return owner;
+        }
+        foreach (var peer in _peers.Values)
+        {
+            if (peer.Session is { } s && peer.Allows(destination))
+            {
+                return s;
+            }
+        }
+        return null;
+    }
+
+    /// <summary>The order of docs/security.md: cookie gate (hashes), rate limit (a lookup), then the DH, then the peer.</summary>
+    private void ReceiveInitiation(InboundItem item, ClearHeader header, long nowUs)
+    {
+        var datagram = item.Span;
+        Span<byte> cookieSource = stackalloc byte[18];
+        var limiterSource = SourceKeys(item.From, cookieSource);
+        var underLoad = _load.RecordMessage(nowUs);
+        switch (_responder.Cookies.Check(datagram, cookieSource, underLoad, nowUs))
+        {
+            case MacCheck.Invalid:
+                HandshakesRejected++;
+                return;
+            case MacCheck.CookieRequired:
+                var n = _responder.Cookies.WriteCookieReply(datagram, cookieSource, _out, nowUs);
+                Send(_out.AsSpan(0, n), item.From, item.To);
+                CookiesSent++;
+                return;
+        }
+        if (!_limiter.Allow(limiterSource, nowUs))
+        {
+            HandshakesRateLimited++;
+            return;
+        }
+        if (!_responder.TryReadInitiation(datagram, out var hs, out _) || hs is null)
+        {
+            HandshakesRejected++;
+            return;
+        }
+        using (hs)
+        {
+            if (!_peers.TryGetValue(hs.InitiatorStatic, out var peer))
+            {
+                UnknownPeer++;
+                Log.LogDebug("handshake from unknown key {Key} at {Source}: refused", hs.InitiatorStatic, item.From);
+                return;
+            }
+            if (hs.PathCount is 0 or > 32 || !peer.ReplayGuard.TryAdvance(hs.Timestamp))
+            {
+                InitiationsReplayed++;
+                return;
+            }
+            var ps = peer.Session;
+            var opens = header.PacketNumber == Session.InitiationOpensSession;
+            if (ps is null && !opens)
+            {
+                // A rekey of a session this proxy does not know (it restarted): the router starts a new one after its silence timeout.
+                UnknownSession++;
+                return;
+            }
+            if (ps is null || opens || ps.Session.PathCount != hs.PathCount)
+            {
+                if (ps is not null)
+                {
+                    Log.LogInformation("{Peer}: new session replaces the previous one", peer.Name);
+                    RemoveSession(ps);
+                }
+                ps = NewSession(peer, hs.PathCount, nowUs);
+            }
+            uint index;
+            do
+            {
+                index = TransportKeys.RandomIndex();
+            }
+            while (_byIndex.ContainsKey(index));
+            var length = ps.Session.AcceptHandshake(hs, index, _out, nowUs);
+            _byIndex[index] = ps;
+            DrainRetired(ps);
+            ps.Remotes[hs.PathId] = item.From;
+            ps.Locals[hs.PathId] = item.To;
+            ps.LastReceiveUs = nowUs;
+            Send(_out.AsSpan(0, length), item.From, item.To);
         }
     }
 
-    /// <summary>
-    /// The session a Hello opens (or re-sends for). With the clear stand-in seal the Hello's initiator id
-    /// is readable here; the security layer's handshake will take this role.
-    /// </summary>
-    private ProxySession? SessionForHello(ReadOnlySpan<byte> datagram, long nowUs)
+    private ProxySession NewSession(ProxyPeer peer, int pathCount, long nowUs)
     {
-        var tag = NullSeal.TagSize;
-        if (datagram.Length < ClearHeader.Size + tag)
-        {
-            return null;
-        }
-        var plain = datagram[ClearHeader.Size..^tag];
-        if (!ControlFrames.TryParseHello(plain, out var initiatorId, out var pathCount, out _, out _) || initiatorId == 0 || pathCount is 0 or > 32)
-        {
-            return null;
-        }
-        if (_byInitiator.TryGetValue(initiatorId, out var existing))
-        {
-            return existing;
-        }
         var options = new SessionOptions
         {
             PathCount = pathCount,
@@ -130,18 +235,76 @@ public sealed class ProxyEngine : EngineLoop
             CodelIntervalUs = _options.CodelIntervalUs,
             TargetQueueDelayUs = _options.TargetQueueDelayUs,
         };
-        uint localId;
-        do
-        {
-            localId = SessionIds.NewId();
-        }
-        while (_byLocalId.ContainsKey(localId));
-        var ps = new ProxySession(new Session(options, NullSeal.Instance, SessionRole.Responder, localId, nowUs), initiatorId, pathCount, nowUs);
-        _byLocalId.Add(localId, ps);
-        _byInitiator.Add(initiatorId, ps);
+        var ps = new ProxySession(new Session(options, SessionSecurity.ForResponder(), SessionRole.Responder, nowUs), peer, pathCount, nowUs);
+        peer.Session = ps;
         _sessions.Add(ps);
-        Log.LogInformation("new session {Local:x8} for router session {Peer:x8} with {Paths} paths", localId, initiatorId, pathCount);
+        Log.LogInformation("{Peer}: new session with {Paths} paths", peer.Name, pathCount);
         return ps;
+    }
+
+    private void RemoveSession(ProxySession ps)
+    {
+        _sessions.Remove(ps);
+        foreach (var kv in _byIndex.Where(kv => kv.Value == ps).ToList())
+        {
+            _byIndex.Remove(kv.Key);
+        }
+        foreach (var kv in _byInnerAddress.Where(kv => kv.Value == ps).ToList())
+        {
+            _byInnerAddress.Remove(kv.Key);
+        }
+        if (ps.Peer.Session == ps)
+        {
+            ps.Peer.Session = null;
+        }
+        ps.Session.ReleaseKeys();
+    }
+
+    private void DrainRetired(ProxySession ps)
+    {
+        if (ps.Session.Keys is not { } ring)
+        {
+            return;
+        }
+        int n;
+        while ((n = ring.DrainRetiredIndices(_retired)) > 0)
+        {
+            for (var i = 0; i < n; i++)
+            {
+                if (_byIndex.TryGetValue(_retired[i], out var owner) && owner == ps)
+                {
+                    _byIndex.Remove(_retired[i]);
+                }
+            }
+        }
+    }
+
+    private void Send(ReadOnlySpan<byte> datagram, InetSocketAddress to, PacketInfo from)
+    {
+        MessageSyscalls.SendTo(_socket, datagram, ref to, ref from);
+    }
+
+    /// <summary>
+    /// The cookie source (IP as 16 bytes, then the port, big-endian) and the rate limiter's key (the IPv4
+    /// address, or an IPv6 address's /64: one host owns a whole /64).
+    /// </summary>
+    private static unsafe ReadOnlySpan<byte> SourceKeys(InetSocketAddress from, Span<byte> cookieSource)
+    {
+        var raw = new ReadOnlySpan<byte>(from.Pointer, InetSocketAddress.MaxLength);
+        if (from.IsIPv6)
+        {
+            raw.Slice(8, 16).CopyTo(cookieSource);
+        }
+        else
+        {
+            cookieSource[..16].Clear();
+            cookieSource[10] = 0xFF;
+            cookieSource[11] = 0xFF;
+            raw.Slice(4, 4).CopyTo(cookieSource[12..]);
+        }
+        raw.Slice(2, 2).CopyTo(cookieSource[16..]);
+        var mapped = cookieSource[..10].IndexOfAnyExcept((byte)0) < 0 && cookieSource[10] == 0xFF && cookieSource[11] == 0xFF;
+        return mapped ? cookieSource.Slice(12, 4) : cookieSource[..8];
     }
 
     protected override void Tick(long nowUs)
@@ -152,6 +315,7 @@ public sealed class ProxyEngine : EngineLoop
             if (s.NextTimeoutUs <= nowUs)
             {
                 s.HandleTimeout(nowUs);
+                DrainRetired(ps);
             }
             while (s.TryPollDatagram(nowUs, _out, out var length, out var path))
             {
@@ -168,7 +332,14 @@ public sealed class ProxyEngine : EngineLoop
             while (s.TryPollInner(_inner, out var length))
             {
                 var packet = _inner.AsSpan(0, length);
-                if (InnerPacket.TryGetSource(packet, out var src) && (!_byInnerAddress.TryGetValue(src, out var owner) || owner != ps))
+                if (!InnerPacket.TryGetSource(packet, out var src) || !ps.Peer.Allows(src))
+                {
+                    // Cryptokey routing: a router speaks only for its own addresses.
+                    ForbiddenSource++;
+                    ps.ForbiddenSource++;
+                    continue;
+                }
+                if (!_byInnerAddress.TryGetValue(src, out var owner) || owner != ps)
                 {
                     _byInnerAddress[src] = ps; // replies to this address go back through this session
                 }
@@ -195,18 +366,8 @@ public sealed class ProxyEngine : EngineLoop
             {
                 continue;
             }
-            Log.LogInformation("session {Local:x8} idle for {Seconds} s: closed", ps.Session.LocalSessionId, _idleTimeoutUs / 1_000_000);
-            _sessions.RemoveAt(i);
-            _byLocalId.Remove(ps.Session.LocalSessionId);
-            _byInitiator.Remove(ps.InitiatorId);
-            foreach (var kv in _byInnerAddress.Where(kv => kv.Value == ps).ToList())
-            {
-                _byInnerAddress.Remove(kv.Key);
-            }
-            if (_latest == ps)
-            {
-                _latest = _sessions.Count > 0 ? _sessions[^1] : null;
-            }
+            Log.LogInformation("{Peer}: session idle for {Seconds} s: closed", ps.Peer.Name, _idleTimeoutUs / 1_000_000);
+            RemoveSession(ps);
         }
     }
 
@@ -232,6 +393,7 @@ public sealed class ProxyEngine : EngineLoop
             UptimeSeconds = (nowUs - StartedUs) / 1e6,
             InboxDropped = Inbox.Dropped,
             TunWriteErrors = _tun.WriteErrors,
+            Unencrypted = false,
         };
         foreach (var ps in _sessions)
         {
@@ -274,14 +436,41 @@ public sealed class ProxyEngine : EngineLoop
         {
             r.Dispose();
         }
+        foreach (var ps in _sessions.ToList())
+        {
+            RemoveSession(ps);
+        }
+        _responder.Dispose();
+    }
+
+    /// <summary>A configured router: who it may speak for, its replay guard, and its session once it has handshaken.</summary>
+    private sealed class ProxyPeer(string name, AllowedPrefix[] allowed)
+    {
+        public string Name { get; } = name;
+
+        public InitiationReplayGuard ReplayGuard { get; } = new();
+
+        public ProxySession? Session { get; set; }
+
+        public bool Allows(UInt128 address)
+        {
+            foreach (var p in allowed)
+            {
+                if (p.Contains(address))
+                {
+                    return true;
+                }
+            }
+            return false;
+        }
     }
 
     private sealed class ProxySession
     {
-        public ProxySession(Session session, uint initiatorId, int paths, long nowUs)
+        public ProxySession(Session session, ProxyPeer peer, int paths, long nowUs)
         {
             Session = session;
-            InitiatorId = initiatorId;
+            Peer = peer;
             Remotes = new InetSocketAddress[paths];
             Locals = new PacketInfo[paths];
             Meters = new PathMeter[paths];
@@ -295,7 +484,9 @@ public sealed class ProxyEngine : EngineLoop
 
         public Session Session { get; }
 
-        public uint InitiatorId { get; }
+        public ProxyPeer Peer { get; }
+
+        public long ForbiddenSource { get; set; }
 
         public InetSocketAddress[] Remotes { get; }
 

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using WanBond.Core.Buffers;
+using WanBond.Core.Security;
 using WanBond.Core.Sessions;
 using WanBond.Core.Wire;
 using WanBond.Linux.Control;
@@ -10,6 +11,7 @@ namespace WanBond.Linux.Datapath;
 /// <summary>
 /// The router's datapath: the TUN device and one socket per link feed one initiator session; the
 /// session's datagrams leave on the socket of the path it chose, its in-order packets go to the TUN.
+/// The session opens with a Noise IK handshake to the proxy's public key and seals everything it sends.
 /// </summary>
 public sealed class RouterEngine : EngineLoop
 {
@@ -22,6 +24,8 @@ public sealed class RouterEngine : EngineLoop
     private readonly bool[] _appliedUp;
     private readonly string?[] _addresses;
     private readonly long _restartAfterUs;
+    private readonly StaticKeyPair _key;
+    private readonly StaticPublicKey _proxyKey;
     private readonly byte[] _out = new byte[PacketBuffer.Capacity];
     private readonly byte[] _inner = new byte[PacketBuffer.Capacity];
     private InetSocketAddress _proxy;
@@ -30,9 +34,12 @@ public sealed class RouterEngine : EngineLoop
     private long _establishedAtUs = -1;
 
     /// <param name="restartAfterUs">With every path silent this long, the session starts over (the proxy may have restarted and forgotten it).</param>
-    public RouterEngine(SessionOptions options, TunDevice tun, LinkSocket[] links, InetSocketAddress proxy, long restartAfterUs, ILogger log)
+    public RouterEngine(SessionOptions options, TunDevice tun, LinkSocket[] links, InetSocketAddress proxy, long restartAfterUs, StaticKeyPair key, StaticPublicKey proxyKey, ILogger log)
         : base("engine", log)
     {
+        ArgumentNullException.ThrowIfNull(key);
+        _key = key;
+        _proxyKey = proxyKey;
         _options = options;
         _tun = tun;
         _links = links;
@@ -77,7 +84,9 @@ public sealed class RouterEngine : EngineLoop
 
     private Session NewSession(long nowUs)
     {
-        var s = new Session(_options, NullSeal.Instance, SessionRole.Initiator, SessionIds.NewId(), nowUs);
+        // Initiation timestamps start at the wall clock so they keep increasing across restarts (the proxy refuses older ones).
+        var wallClockUs = (ulong)((DateTime.UtcNow - DateTime.UnixEpoch).Ticks / 10);
+        var s = new Session(_options, SessionSecurity.ForInitiator(_key, _proxyKey, wallClockUs), SessionRole.Initiator, nowUs);
         for (var i = 0; i < _appliedUp.Length; i++)
         {
             _appliedUp[i] = true;
@@ -112,6 +121,7 @@ public sealed class RouterEngine : EngineLoop
         if (nowUs - _lastReceiveUs > _restartAfterUs && _session.IsEstablished)
         {
             Log.LogWarning("no answer from the proxy on any link for {Seconds} s: starting a new session", _restartAfterUs / 1_000_000);
+            _session.ReleaseKeys();
             _session = NewSession(nowUs);
             _lastReceiveUs = nowUs;
             Tick(nowUs);
@@ -171,6 +181,7 @@ public sealed class RouterEngine : EngineLoop
             InboxDropped = Inbox.Dropped,
             TunWriteErrors = _tun.WriteErrors,
             Sessions = [session],
+            Unencrypted = false,
         };
     }
 
@@ -185,5 +196,6 @@ public sealed class RouterEngine : EngineLoop
         {
             r.Dispose();
         }
+        _session.ReleaseKeys();
     }
 }

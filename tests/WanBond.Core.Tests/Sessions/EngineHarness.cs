@@ -19,13 +19,37 @@ internal sealed class EngineHarness
     private long _timerProxy = long.MaxValue;
 
     public EngineHarness(long[] rateBytesPerSecond, long[] delayUs, SchedulerKind scheduler = SchedulerKind.Adaptive)
+        : this(rateBytesPerSecond, delayUs, options => (
+            new Session(options, new NullSeal(), SessionRole.Initiator, 0x1111, 0),
+            new Session(options, new NullSeal(), SessionRole.Responder, 0x2222, 0)), scheduler)
+    {
+    }
+
+    /// <summary>Two engines made by <paramref name="create"/> (e.g. secured ones).</summary>
+    public EngineHarness(long[] rateBytesPerSecond, long[] delayUs, Func<SessionOptions, (Session Router, Session Proxy)> create, SchedulerKind scheduler = SchedulerKind.Adaptive)
     {
         _rate = rateBytesPerSecond;
         _delayUs = delayUs;
         _linkFreeUs = [new long[rateBytesPerSecond.Length], new long[rateBytesPerSecond.Length]];
         var options = new SessionOptions { PathCount = rateBytesPerSecond.Length, Scheduler = scheduler };
-        Router = new Session(options, new NullSeal(), SessionRole.Initiator, 0x1111, 0);
-        Proxy = new Session(options, new NullSeal(), SessionRole.Responder, 0x2222, 0);
+        (Router, Proxy) = create(options);
+    }
+
+    /// <summary>
+    /// Sees every datagram arriving at the proxy first (as the proxy daemon does): returns true when it
+    /// handled it (e.g. a handshake initiation), with an optional answer to send back on the same path.
+    /// </summary>
+    public Func<int, byte[], (bool Handled, byte[]? Answer)>? ProxyFront { get; set; }
+
+    /// <summary>Every datagram sent, in order: direction (true: to the proxy), path, bytes.</summary>
+    public List<(bool ToProxy, int Path, byte[] Datagram)> Traffic { get; } = [];
+
+    /// <summary>Injects a datagram as if it arrived now on <paramref name="path"/>.</summary>
+    public void Inject(bool toProxy, int path, byte[] datagram)
+    {
+        var dest = toProxy ? Proxy : Router;
+        dest.ReceiveDatagram(path, datagram, NowUs);
+        Service(dest);
     }
 
     public Session Router { get; }
@@ -86,6 +110,7 @@ internal sealed class EngineHarness
 
     private void Transmit(bool toProxy, int path, byte[] datagram)
     {
+        Traffic.Add((toProxy, path, datagram));
         var dir = toProxy ? 0 : 1;
         var free = _linkFreeUs[dir];
         if (_rate[path] <= 0)
@@ -101,6 +126,19 @@ internal sealed class EngineHarness
             if (_rate[path] <= 0)
             {
                 return;
+            }
+            if (toProxy && ProxyFront is { } front)
+            {
+                var (handled, answer) = front(path, datagram);
+                if (answer is not null)
+                {
+                    Transmit(false, path, answer);
+                }
+                if (handled)
+                {
+                    Service(dest);
+                    return;
+                }
             }
             dest.ReceiveDatagram(path, datagram, NowUs);
             Service(dest);

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using WanBond.Core.Security;
 using WanBond.Testbed.Topology;
 
 namespace WanBond.Testbed.Bench;
@@ -10,9 +11,9 @@ namespace WanBond.Testbed.Bench;
 /// server. The router sees each link like a tethered phone: an interface with an address and a default
 /// route through it (metric 100 + i). The proxy's public address is 10.50.0.1 on its loopback.
 ///
-/// The config files follow docs/configuration.md as written on the datapath branch (not yet merged when
-/// this was written); until the daemons exist (<c>wanbond router --help</c> shows no router command) the
-/// system reports itself "not yet available" and is never measured.
+/// The config files follow docs/configuration.md, with a fresh key pair per measurement (the tunnel is
+/// always encrypted). Where the daemons are missing (<c>wanbond router --help</c> shows no router
+/// command) the system reports itself "not yet available" and is never measured.
 /// </summary>
 internal sealed class WanbondSystem(string scheduler, string? binary, string workDir) : IBenchSystem
 {
@@ -88,12 +89,26 @@ internal sealed class WanbondSystem(string scheduler, string? binary, string wor
         }
     }
 
-    /// <summary>router.yml as docs/configuration.md (issue 3) describes it.</summary>
-    public string RouterConfig(BenchTopology t)
+    /// <summary>Fresh key pairs for one measurement (the tunnel is always encrypted and authenticated).</summary>
+    private (string RouterKeyFile, string ProxyKeyFile, StaticPublicKey Router, StaticPublicKey Proxy) MakeKeys()
+    {
+        var router = StaticKeyPair.Generate();
+        var proxy = StaticKeyPair.Generate();
+        string routerFile = Path.Combine(workDir, $"wanbond-router-{scheduler}.key");
+        string proxyFile = Path.Combine(workDir, $"wanbond-proxy-{scheduler}.key");
+        KeyFile.WritePrivateKey(routerFile, router, overwrite: true);
+        KeyFile.WritePrivateKey(proxyFile, proxy, overwrite: true);
+        return (routerFile, proxyFile, router.PublicKey, proxy.PublicKey);
+    }
+
+    /// <summary>router.yml as docs/configuration.md describes it.</summary>
+    public string RouterConfig(BenchTopology t, string privateKeyFile, StaticPublicKey proxyKey)
     {
         var sb = new StringBuilder();
         sb.Append("# written by wanbond-testbed bench for one measurement\n");
         sb.Append(CultureInfo.InvariantCulture, $"proxy: {ProxyPublicAddress}:{ProxyPort}\n");
+        sb.Append(CultureInfo.InvariantCulture, $"proxy_public_key: {proxyKey}\n");
+        sb.Append(CultureInfo.InvariantCulture, $"private_key_file: {privateKeyFile}\n");
         sb.Append("links:\n");
         for (int i = 0; i < t.Links; i++)
         {
@@ -107,8 +122,8 @@ internal sealed class WanbondSystem(string scheduler, string? binary, string wor
         return sb.ToString();
     }
 
-    /// <summary>proxy.yml as docs/configuration.md (issue 3) describes it.</summary>
-    public string ProxyConfig(BenchTopology t)
+    /// <summary>proxy.yml as docs/configuration.md describes it, with the one router as its peer (default tunnel address).</summary>
+    public string ProxyConfig(BenchTopology t, string privateKeyFile, StaticPublicKey routerKey)
     {
         var sb = new StringBuilder();
         sb.Append("# written by wanbond-testbed bench for one measurement\n");
@@ -117,6 +132,8 @@ internal sealed class WanbondSystem(string scheduler, string? binary, string wor
         sb.Append(CultureInfo.InvariantCulture, $"scheduler: {scheduler}\n");
         sb.Append(CultureInfo.InvariantCulture, $"tunnel:\n  name: {t.Ns.Prefix}tp\n");
         sb.Append(CultureInfo.InvariantCulture, $"control_socket: {Path.Combine(workDir, "wanbond-proxy", "proxy.sock")}\n");
+        sb.Append(CultureInfo.InvariantCulture, $"private_key_file: {privateKeyFile}\n");
+        sb.Append(CultureInfo.InvariantCulture, $"peers:\n  - name: bench-router\n    public_key: {routerKey}\n    allowed_ips: [10.77.0.2/32]\n");
         return sb.ToString();
     }
 
@@ -125,8 +142,9 @@ internal sealed class WanbondSystem(string scheduler, string? binary, string wor
         string bin = Binary ?? throw new InvalidOperationException("wanbond is not available");
         string routerYml = Path.Combine(workDir, $"wanbond-router-{scheduler}.yml");
         string proxyYml = Path.Combine(workDir, $"wanbond-proxy-{scheduler}.yml");
-        File.WriteAllText(routerYml, RouterConfig(t));
-        File.WriteAllText(proxyYml, ProxyConfig(t));
+        var keys = MakeKeys();
+        File.WriteAllText(routerYml, RouterConfig(t, keys.RouterKeyFile, keys.Proxy));
+        File.WriteAllText(proxyYml, ProxyConfig(t, keys.ProxyKeyFile, keys.Router));
         _proxy = t.Ns.Start(t.Proxy, bin, "proxy", "--config", proxyYml);
         _router = t.Ns.Start(t.Router, bin, "router", "--config", routerYml);
         var deadline = DateTime.UtcNow.AddSeconds(20);

@@ -63,7 +63,9 @@ public class RateLimiterTests
         }
 
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.Equal(0, allocated);
+        // A few hundred bytes may come from the JIT moving the loop to optimised code mid-run;
+        // one allocation per call would be megabytes.
+        Assert.InRange(allocated, 0, 4096);
         Assert.Equal(capacity, limiter.Capacity);
         Assert.InRange(limiter.Occupied, 1, capacity);
     }

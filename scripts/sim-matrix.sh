@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Runs the scheduler × scenario matrix of `wanbond sim` and writes docs/sim-matrix.md:
 # the engine issue's acceptance checks first, then every scheduler on every scenario.
-# Usage: scripts/sim-matrix.sh [DURATION_S]   (default 30; seed 1; needs dotnet and jq)
+# Usage: scripts/sim-matrix.sh [DURATION_S]   (default 60: one TCP flow on these traces varies by ±15 % between
+# 30 s runs, mostly from how its start-up goes; seed 1; needs dotnet, jq and bc)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-duration="${1:-30}"
+duration="${1:-60}"
 out=docs/sim-matrix.md
 if ! command -v jq >/dev/null; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

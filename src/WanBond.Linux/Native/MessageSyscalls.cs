@@ -56,14 +56,14 @@ public static unsafe partial class MessageSyscalls
     private const int ControlSize = 64;
 
     [StructLayout(LayoutKind.Sequential)]
-    private struct IoVec
+    internal struct IoVec
     {
         public void* Base;
         public nuint Length;
     }
 
     [StructLayout(LayoutKind.Sequential)]
-    private struct MsgHdr
+    internal struct MsgHdr
     {
         public void* Name;
         public uint NameLength;
@@ -75,7 +75,7 @@ public static unsafe partial class MessageSyscalls
     }
 
     [StructLayout(LayoutKind.Sequential)]
-    private struct CmsgHdr
+    internal struct CmsgHdr
     {
         public nuint Length;
         public int Level;
@@ -117,31 +117,42 @@ public static unsafe partial class MessageSyscalls
                 return -Errno.Last;
             }
             s->Length = (int)msg.NameLength;
-            local.IsSet = false;
-            var offset = 0;
-            while (offset + sizeof(CmsgHdr) <= (int)msg.ControlLength)
-            {
-                var c = (CmsgHdr*)(control + offset);
-                var data = (byte*)(c + 1);
-                if (c->Level == IPPROTO_IPV6 && c->Type == IPV6_PKTINFO)
-                {
-                    Buffer.MemoryCopy(data, local.Address, 16, 16); // in6_pktinfo: address first
-                    local.IsIPv6 = true;
-                    local.IsSet = true;
-                }
-                else if (c->Level == IPPROTO_IP && c->Type == IP_PKTINFO)
-                {
-                    Buffer.MemoryCopy(data + 4, local.Address, 4, 4); // in_pktinfo: ifindex, spec_dst, addr
-                    local.IsIPv6 = false;
-                    local.IsSet = true;
-                }
-                if (c->Length == 0)
-                {
-                    break;
-                }
-                offset += (int)((c->Length + 7) & ~(nuint)7);
-            }
+            ParseControl(control, (int)msg.ControlLength, ref local, out _);
             return (int)n;
+        }
+    }
+
+    /// <summary>Reads IP_PKTINFO / IPV6_PKTINFO (into <paramref name="local"/>) and UDP_GRO (the segment size, 0 without) from a received control buffer.</summary>
+    internal static void ParseControl(byte* control, int length, ref PacketInfo local, out int groSegment)
+    {
+        local.IsSet = false;
+        groSegment = 0;
+        var offset = 0;
+        while (offset + sizeof(CmsgHdr) <= length)
+        {
+            var c = (CmsgHdr*)(control + offset);
+            var data = (byte*)(c + 1);
+            if (c->Level == IPPROTO_IPV6 && c->Type == IPV6_PKTINFO)
+            {
+                Buffer.MemoryCopy(data, local.Address, 16, 16); // in6_pktinfo: address first
+                local.IsIPv6 = true;
+                local.IsSet = true;
+            }
+            else if (c->Level == IPPROTO_IP && c->Type == IP_PKTINFO)
+            {
+                Buffer.MemoryCopy(data + 4, local.Address, 4, 4); // in_pktinfo: ifindex, spec_dst, addr
+                local.IsIPv6 = false;
+                local.IsSet = true;
+            }
+            else if (c->Level == DatagramBatch.SOL_UDP && c->Type == DatagramBatch.UDP_GRO)
+            {
+                groSegment = *(int*)data;
+            }
+            if (c->Length == 0)
+            {
+                break;
+            }
+            offset += (int)((c->Length + 7) & ~(nuint)7);
         }
     }
 

@@ -58,8 +58,15 @@ ip netns exec "$p-lan" iperf3 -c 10.203.0.2 -t 2 >/dev/null
 measure() { # $1: iperf3 flags; prints "mbps router_s_per_gb proxy_s_per_gb"
   local r0 p0 r1 p1 mbps bytes
   r0=$(cpu "$router"); p0=$(cpu "$proxy")
+  if [ -n "${WB_STATUS:-}" ]; then (sleep $((secs / 2)); head -1 /proc/stat; sleep 1; head -1 /proc/stat; top -b -n 1 -w 200 | head -20) >&2 & fi
   read -r mbps bytes < <(run "$1")
   r1=$(cpu "$router"); p1=$(cpu "$proxy")
+  if [ -n "${WB_STATUS:-}" ]; then   # engine counters and TUN/link drops after the run, for diagnosis
+    ip netns exec "$p-rtr" ip -s link show wb0 >&2 || true
+    ip netns exec "$p-prx" ip -s link show wb0 >&2 || true
+    dotnet "$dll" status --json --socket "/run/$p/router.sock" >&2 || true
+    dotnet "$dll" status --json --socket "/run/$p/proxy.sock" >&2 || true
+  fi
   awk -v m="$mbps" -v b="$bytes" -v r=$((r1 - r0)) -v q=$((p1 - p0)) -v hz="$hz" \
     'BEGIN { printf "%.0f %.2f %.2f\n", m, r / hz / (b / 1e9), q / hz / (b / 1e9) }'
 }

@@ -64,7 +64,15 @@ public abstract class EngineLoop : IDisposable
                     Inbox.Return(batch[i]);
                     batch[i] = null!;
                 }
-                Tick(now);
+                WriteBatch.Open();
+                try
+                {
+                    Tick(now);
+                }
+                finally
+                {
+                    WriteBatch.Close();
+                }
                 if (now - _lastStatusUs >= StatusIntervalUs)
                 {
                     _status = BuildStatus(now, (now - _lastStatusUs) / 1e6);

@@ -102,14 +102,25 @@ public sealed class ReceiveLoop : IDisposable
                 OnError(n, nowUs);
                 return count;
             }
-            if (item is not null)
+            var prefix = fd.ReadPrefix;
+            if (item is not null && n >= prefix)
             {
+                if (prefix > 0)
+                {
+                    // The TUN's virtio_net_hdr: no offloads are enabled for reads, so it carries nothing we need.
+                    n -= prefix;
+                    Buffer.BlockCopy(item.Data, prefix, item.Data, 0, n);
+                }
                 item.Length = n;
                 item.Source = _source;
                 _inbox.Post(item);
                 _packets++;
                 _bytes += n;
                 count++;
+            }
+            else if (item is not null)
+            {
+                _inbox.Return(item);
             }
         }
         drained = false;

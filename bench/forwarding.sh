@@ -19,6 +19,7 @@ cleanup() {
   sleep 1
   for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
   bench/netns-testbed.sh down "$p"
+  [ -n "${WB_KEEPLOG:-}" ] && cp "$tmp"/*.log /tmp/ 2>/dev/null
   rm -rf "$tmp" "/run/$p"
 }
 trap cleanup EXIT

@@ -159,36 +159,78 @@ public static unsafe partial class MessageSyscalls
     /// <summary>Bytes sent, or -errno; from <paramref name="local"/>'s address when set.</summary>
     public static int SendTo(FileDescriptor fd, ReadOnlySpan<byte> datagram, ref InetSocketAddress destination, ref PacketInfo local)
     {
+        if (WriteBatchHook.Batch is { } batch)
+        {
+            // On the engine thread inside a round: queued and sent with its neighbours as one UDP GSO sendmsg.
+            batch.Add(fd, datagram, ref destination, ref local);
+            return datagram.Length;
+        }
+        return SendSegments(fd, datagram, 0, ref destination, ref local);
+    }
+
+    /// <summary>
+    /// Sends <paramref name="data"/> as one datagram, or with <paramref name="segmentSize"/> &gt; 0 as datagrams
+    /// of that size (the last may be shorter) in one call (UDP_SEGMENT, GSO). Bytes sent, or -errno.
+    /// </summary>
+    public static int SendSegments(FileDescriptor fd, ReadOnlySpan<byte> data, int segmentSize, ref InetSocketAddress destination, ref PacketInfo local)
+    {
         var control = stackalloc byte[ControlSize];
         new Span<byte>(control, ControlSize).Clear();
-        fixed (byte* p = datagram)
+        fixed (byte* p = data)
         fixed (InetSocketAddress* d = &destination)
         {
-            var iov = new IoVec { Base = p, Length = (nuint)datagram.Length };
+            var iov = new IoVec { Base = p, Length = (nuint)data.Length };
             var msg = new MsgHdr { Name = d->Pointer, NameLength = (uint)d->Length, Iov = &iov, IovLength = 1 };
+            var used = 0;
             if (local.IsSet)
             {
                 var c = (CmsgHdr*)control;
-                var data = (byte*)(c + 1);
+                var cdata = (byte*)(c + 1);
                 if (local.IsIPv6)
                 {
                     c->Level = IPPROTO_IPV6;
                     c->Type = IPV6_PKTINFO;
                     c->Length = (nuint)(sizeof(CmsgHdr) + 20);
-                    Buffer.MemoryCopy(local.Address, data, 16, 16);
+                    Buffer.MemoryCopy(local.Address, cdata, 16, 16);
                 }
                 else
                 {
                     c->Level = IPPROTO_IP;
                     c->Type = IP_PKTINFO;
                     c->Length = (nuint)(sizeof(CmsgHdr) + 12);
-                    Buffer.MemoryCopy(local.Address, data + 4, 4, 4); // spec_dst: the source to use
+                    Buffer.MemoryCopy(local.Address, cdata + 4, 4, 4); // spec_dst: the source to use
                 }
+                used = (int)((c->Length + 7) & ~(nuint)7);
+            }
+            if (segmentSize > 0)
+            {
+                var c = (CmsgHdr*)(control + used);
+                c->Level = DatagramBatch.SOL_UDP;
+                c->Type = DatagramBatch.UDP_SEGMENT;
+                c->Length = (nuint)(sizeof(CmsgHdr) + 2);
+                *(ushort*)(c + 1) = (ushort)segmentSize;
+                used += (int)((c->Length + 7) & ~(nuint)7);
+            }
+            if (used > 0)
+            {
                 msg.Control = control;
-                msg.ControlLength = (c->Length + 7) & ~(nuint)7;
+                msg.ControlLength = (nuint)used;
             }
             var n = SendMsg(fd, &msg, MSG_DONTWAIT);
             return n < 0 ? -Errno.Last : (int)n;
         }
+    }
+}
+
+/// <summary>The engine thread's datagram batch while a round is open (set by the datapath's WriteBatch), else null.</summary>
+public static class WriteBatchHook
+{
+    [ThreadStatic]
+    private static UdpGsoBatch? t_batch;
+
+    public static UdpGsoBatch? Batch
+    {
+        get => t_batch;
+        set => t_batch = value;
     }
 }

@@ -29,6 +29,7 @@ public sealed class ReceiveLoop : IDisposable
     private readonly ILogger _log;
     private readonly byte[] _discard = new byte[PacketBuffer.Capacity];
     private DatagramBatch? _batch;
+    private byte[]? _tunRead;
     private FileDescriptor? _groEnabledOn;
     private long _lastErrorLogMs;
     private long _packets;
@@ -87,6 +88,10 @@ public sealed class ReceiveLoop : IDisposable
 
     private int DrainFile(FileDescriptor fd, int budget, long nowUs, out bool drained)
     {
+        if (fd.ReadPrefix > 0)
+        {
+            return DrainTun(fd, budget, nowUs, out drained);
+        }
         var count = 0;
         while (count < budget)
         {
@@ -102,15 +107,8 @@ public sealed class ReceiveLoop : IDisposable
                 OnError(n, nowUs);
                 return count;
             }
-            var prefix = fd.ReadPrefix;
-            if (item is not null && n >= prefix)
+            if (item is not null)
             {
-                if (prefix > 0)
-                {
-                    // The TUN's virtio_net_hdr: no offloads are enabled for reads, so it carries nothing we need.
-                    n -= prefix;
-                    Buffer.BlockCopy(item.Data, prefix, item.Data, 0, n);
-                }
                 item.Length = n;
                 item.Source = _source;
                 _inbox.Post(item);
@@ -118,9 +116,46 @@ public sealed class ReceiveLoop : IDisposable
                 _bytes += n;
                 count++;
             }
-            else if (item is not null)
+        }
+        drained = false;
+        return count;
+    }
+
+    /// <summary>A TUN with virtio_net_hdr: each read is one packet or a TCP super-packet, cut into segments here.</summary>
+    private int DrainTun(FileDescriptor fd, int budget, long nowUs, out bool drained)
+    {
+        _tunRead ??= new byte[TunSyscalls.VnetHeaderSize + 65535];
+        var count = 0;
+        while (count < budget)
+        {
+            var n = FileSyscalls.Read(fd, _tunRead);
+            if (n < 0)
             {
-                _inbox.Return(item);
+                drained = true;
+                OnError(n, nowUs);
+                return count;
+            }
+            var read = _tunRead.AsSpan(0, n);
+            var segments = TunOffload.SegmentCount(read);
+            for (var i = 0; i < segments; i++)
+            {
+                var item = _inbox.Rent();
+                if (item is null)
+                {
+                    break; // the engine is behind: the rest is dropped, counted by the inbox
+                }
+                var length = TunOffload.WriteSegment(read, i, item.Data);
+                if (length < 0)
+                {
+                    _inbox.Return(item);
+                    break;
+                }
+                item.Length = length;
+                item.Source = _source;
+                _inbox.Post(item);
+                _packets++;
+                _bytes += length;
+                count++;
             }
         }
         drained = false;

@@ -7,7 +7,8 @@ namespace WanBond.Linux.Datapath;
 /// it when the descriptor closes, so a crashed daemon never leaves one behind.
 /// Opened with IFF_VNET_HDR: inside an engine round (<see cref="WriteBatch"/>) consecutive TCP segments
 /// of one flow are merged into one GSO super-packet (<see cref="TcpCoalescer"/>), so the kernel's
-/// forwarding path runs once per burst instead of once per 1400-byte packet.
+/// forwarding path runs once per burst instead of once per 1400-byte packet. With TSO offload on, reads
+/// likewise return up to 64 KiB TCP super-packets that the receive loop segments (<see cref="TunOffload"/>).
 /// </summary>
 public sealed class TunDevice : IDisposable, IBatchedWriter
 {
@@ -42,6 +43,11 @@ public sealed class TunDevice : IDisposable, IBatchedWriter
     {
         var fd = TunSyscalls.Open(name, out var actual, vnetHeader);
         FileSyscalls.SetNonBlocking(fd);
+        if (vnetHeader)
+        {
+            // Reads: TCP super-packets (segmented by the receive loop) instead of one 1400-byte packet each.
+            TunSyscalls.TrySetTsoOffload(fd);
+        }
         return new TunDevice(fd, actual, vnetHeader);
     }
 

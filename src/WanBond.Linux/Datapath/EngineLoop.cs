@@ -90,10 +90,11 @@ public abstract class EngineLoop : IDisposable
                 {
                     Inbox.Wait(wait);
                 }
-                else if (n == 0)
+                else
                 {
-                    // The engine asked to run now yet had nothing to do this round: yield rather than spin hot.
-                    Inbox.Wait(20);
+                    // The engine asked to run again now: only look (ppoll, no timeout) for what became readable,
+                    // or, if it had nothing to do this round, yield briefly rather than spin hot.
+                    Inbox.Wait(n == 0 ? 20 : 0);
                 }
             }
         }

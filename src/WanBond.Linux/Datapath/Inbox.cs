@@ -46,6 +46,8 @@ public sealed class Inbox : IDisposable
     private long _dropped;
     private volatile ReceiveLoop[] _receivers = [];
     private readonly FileDescriptor[] _waitSet = new FileDescriptor[64];
+    private readonly ReceiveLoop?[] _waitOwners = new ReceiveLoop?[64];
+    private readonly bool[] _ready = new bool[64];
 
     public Inbox(int capacity = 4096)
     {
@@ -155,7 +157,9 @@ public sealed class Inbox : IDisposable
     }
 
     /// <summary>
-    /// Sleeps until an attached descriptor is readable, an item is posted from another thread,
+    /// Sleeps (ppoll) until an attached descriptor is readable, and marks the ones that are for the next
+    /// <see cref="ReceiveAll"/>; with <paramref name="timeoutUs"/> 0 it only looks. Wakes early when
+    /// an item is posted from another thread,
     /// <see cref="Wake"/> is called, or <paramref name="timeoutUs"/> passes.
     /// </summary>
     public void Wait(long timeoutUs)
@@ -168,6 +172,7 @@ public sealed class Inbox : IDisposable
             var fd = r.Current(now);
             if (fd is not null && n < _waitSet.Length)
             {
+                _waitOwners[n] = r;
                 _waitSet[n++] = fd;
             }
             else if (fd is null && r.BackoffUntilUs > now)
@@ -175,21 +180,40 @@ public sealed class Inbox : IDisposable
                 timeoutUs = Math.Min(timeoutUs, r.BackoffUntilUs - now);
             }
         }
-        Interlocked.Exchange(ref _sleeping, 1);
+        var ready = _ready.AsSpan(0, n);
+        ready.Clear();
+        Interlocked.Exchange(ref _sleeping, timeoutUs > 0 ? 1 : 0);
         if (Volatile.Read(ref _count) == 0)
         {
             try
             {
-                PollSyscalls.WaitAnyReadable(_waitSet.AsSpan(0, n), timeoutUs);
+                PollSyscalls.WaitAnyReadable(_waitSet.AsSpan(0, n), timeoutUs, ready);
             }
             catch (ObjectDisposedException)
             {
                 // A descriptor was closed (link socket replaced) while we gathered them: the next round sees the new one.
+                ready.Fill(true);
             }
         }
+        else
+        {
+            ready.Fill(true);
+        }
         Interlocked.Exchange(ref _sleeping, 0);
+        // Only descriptors that have something are read next round: no read that would just say EAGAIN.
+        for (var i = 1; i < n; i++)
+        {
+            if (ready[i])
+            {
+                _waitOwners[i]!.Ready = true;
+            }
+        }
         Array.Clear(_waitSet, 1, n - 1);
-        PollSyscalls.Drain(_eventFd);
+        Array.Clear(_waitOwners, 1, n - 1);
+        if (ready[0])
+        {
+            PollSyscalls.Drain(_eventFd);
+        }
     }
 
     private void WakeIfSleeping()

@@ -50,6 +50,9 @@ public sealed class ReceiveLoop : IDisposable
 
     public long Bytes => Interlocked.Read(ref _bytes);
 
+    /// <summary>Something may be waiting: set when ppoll said so, cleared when a drain emptied the descriptor.</summary>
+    internal bool Ready { get; set; } = true;
+
     /// <summary>Until then (after a read error such as ENETDOWN) the engine leaves this descriptor alone.</summary>
     internal long BackoffUntilUs { get; private set; }
 
@@ -71,13 +74,15 @@ public sealed class ReceiveLoop : IDisposable
     {
         drained = true;
         var fd = Current(nowUs);
-        if (fd is null)
+        if (fd is null || !Ready)
         {
             return 0;
         }
         try
         {
-            return _isSocket ? DrainSocket(fd, budget, nowUs, out drained) : DrainFile(fd, budget, nowUs, out drained);
+            var n = _isSocket ? DrainSocket(fd, budget, nowUs, out drained) : DrainFile(fd, budget, nowUs, out drained);
+            Ready = !drained;
+            return n;
         }
         catch (ObjectDisposedException)
         {

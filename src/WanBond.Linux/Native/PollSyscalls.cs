@@ -60,7 +60,10 @@ public static unsafe partial class PollSyscalls
     /// Waits until any of <paramref name="fds"/> is readable (or in error) or <paramref name="timeoutUs"/> passes
     /// (negative: forever). Returns how many are ready, 0 on timeout, or -errno (EINTR included).
     /// </summary>
-    public static int WaitAnyReadable(ReadOnlySpan<FileDescriptor> fds, long timeoutUs)
+    public static int WaitAnyReadable(ReadOnlySpan<FileDescriptor> fds, long timeoutUs) => WaitAnyReadable(fds, timeoutUs, default);
+
+    /// <summary>As above; <paramref name="ready"/> (when not empty, one per descriptor) tells which are readable or in error.</summary>
+    public static int WaitAnyReadable(ReadOnlySpan<FileDescriptor> fds, long timeoutUs, Span<bool> ready)
     {
         const int Max = 64;
         if (fds.Length > Max)
@@ -80,7 +83,15 @@ public static unsafe partial class PollSyscalls
             }
             var ts = new Timespec { Seconds = timeoutUs / 1_000_000, Nanoseconds = timeoutUs % 1_000_000 * 1000 };
             var r = PpollRaw(pfds, (nuint)fds.Length, timeoutUs < 0 ? null : &ts, null);
-            return r < 0 ? -Errno.Last : r;
+            if (r < 0)
+            {
+                return -Errno.Last;
+            }
+            for (var i = 0; i < ready.Length && i < fds.Length; i++)
+            {
+                ready[i] = pfds[i].Revents != 0;
+            }
+            return r;
         }
         finally
         {

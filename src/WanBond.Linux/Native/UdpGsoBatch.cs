@@ -36,8 +36,12 @@ public sealed class UdpGsoBatch
 
     public bool IsHolding => _count > 0;
 
+    /// <summary>Datagrams handed to <see cref="Add"/> so far.</summary>
+    public long Queued { get; private set; }
+
     public void Add(FileDescriptor fd, ReadOnlySpan<byte> datagram, ref InetSocketAddress destination, ref PacketInfo local)
     {
+        Queued++;
         if (datagram.Length > MaxBytes)
         {
             Errors++;

@@ -198,3 +198,39 @@ public class OffloadTests
         }
     }
 }
+
+/// <summary>The fast checksum against the textbook one, on every length and alignment that matters.</summary>
+public class ChecksumTests
+{
+    [Fact]
+    public void Sum_matches_rfc1071_for_all_lengths()
+    {
+        var rng = new Random(7);
+        var data = new byte[1600];
+        rng.NextBytes(data);
+        for (var offset = 0; offset < 4; offset++)
+        {
+            for (var length = 0; length < 80; length++)
+            {
+                Check(data.AsSpan(offset, length), (uint)rng.Next(0, 0x3FFFF));
+            }
+            Check(data.AsSpan(offset, 1500 - offset), 12345);
+        }
+        Array.Fill(data, (byte)0xFF);
+        Check(data.AsSpan(0, 1600), 0x1FFFE);
+    }
+
+    private static void Check(ReadOnlySpan<byte> d, uint initial)
+    {
+        ulong reference = initial;
+        for (var i = 0; i < d.Length; i += 2)
+        {
+            reference += (uint)(d[i] << 8 | (i + 1 < d.Length ? d[i + 1] : 0));
+        }
+        while (reference > 0xFFFF)
+        {
+            reference = (reference & 0xFFFF) + (reference >> 16);
+        }
+        Assert.Equal((ushort)reference, Checksum.Fold(Checksum.Sum(d, initial)));
+    }
+}

@@ -1,4 +1,6 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using WanBond.Linux.Native;
 
 namespace WanBond.Linux.Datapath;
@@ -160,26 +162,53 @@ public static class TunOffload
 /// <summary>The Internet checksum (RFC 1071): one's complement sum of 16-bit words.</summary>
 public static class Checksum
 {
+    /// <summary>
+    /// One's complement sum of <paramref name="data"/> (as big-endian 16-bit words) plus <paramref name="initial"/>,
+    /// not yet folded to 16 bits. Adds 8 bytes at a time in the machine's byte order with end-around carry
+    /// and swaps at the end (RFC 1071: the sum is byte-order independent).
+    /// </summary>
     public static uint Sum(ReadOnlySpan<byte> data, uint initial)
     {
-        ulong sum = initial;
+        ref var r = ref MemoryMarshal.GetReference(data);
+        var length = data.Length;
+        ulong sum = 0;
         var i = 0;
-        for (; i + 4 <= data.Length; i += 4)
+        for (; i + 8 <= length; i += 8)
         {
-            sum += BinaryPrimitives.ReadUInt32BigEndian(data[i..]);
+            var w = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref r, i));
+            sum += w;
+            if (sum < w)
+            {
+                sum++;
+            }
         }
-        for (; i + 2 <= data.Length; i += 2)
+        ulong tail = 0;
+        if (i + 4 <= length)
         {
-            sum += BinaryPrimitives.ReadUInt16BigEndian(data[i..]);
+            tail += Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref r, i));
+            i += 4;
         }
-        if (i < data.Length)
+        if (i + 2 <= length)
         {
-            sum += (uint)data[i] << 8;
+            tail += Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref r, i));
+            i += 2;
         }
-        // Fold 64 -> 32 bits keeping the one's complement carries.
-        sum = (sum & 0xFFFFFFFF) + (sum >> 32);
-        sum = (sum & 0xFFFFFFFF) + (sum >> 32);
-        return (uint)((sum & 0xFFFF) + (sum >> 16)); // ≤ 0x1FFFE: still a valid partial sum
+        if (i < length)
+        {
+            tail += BitConverter.IsLittleEndian ? Unsafe.Add(ref r, i) : (ulong)Unsafe.Add(ref r, i) << 8;
+        }
+        sum += tail;
+        if (sum < tail)
+        {
+            sum++;
+        }
+        // 64 -> 16 bits with end-around carries, then to network order.
+        var folded = (sum & 0xFFFFFFFF) + (sum >> 32);
+        folded = (folded & 0xFFFF) + (folded >> 16);
+        folded = (folded & 0xFFFF) + (folded >> 16);
+        folded = (folded & 0xFFFF) + (folded >> 16);
+        var network = BitConverter.IsLittleEndian ? BinaryPrimitives.ReverseEndianness((ushort)folded) : (ushort)folded;
+        return network + initial;
     }
 
     public static ushort Fold(uint sum)

@@ -25,9 +25,10 @@ public sealed class InboundItem
 }
 
 /// <summary>
-/// The hand-off from the receive threads to the single engine thread: a fixed pool of buffers and a
-/// bounded queue under one lock (no allocation per packet), plus an eventfd that wakes the engine only
-/// when it sleeps. When the engine falls behind, the pool runs dry and receivers drop, like a full NIC ring.
+/// What the engine thread reads: a fixed pool of buffers and a bounded queue (no allocation per packet),
+/// the attached <see cref="ReceiveLoop"/>s it drains itself, and an eventfd that other threads signal
+/// (link events, stop). <see cref="Wait"/> sleeps in one ppoll on the eventfd and every attached
+/// descriptor. When the engine falls behind, the pool runs dry and reads drop, like a full NIC ring.
 /// </summary>
 public sealed class Inbox : IDisposable
 {
@@ -43,6 +44,10 @@ public sealed class Inbox : IDisposable
     private int _count;
     private int _sleeping;
     private long _dropped;
+    private volatile ReceiveLoop[] _receivers = [];
+    private readonly FileDescriptor[] _waitSet = new FileDescriptor[64];
+    private readonly ReceiveLoop?[] _waitOwners = new ReceiveLoop?[64];
+    private readonly bool[] _ready = new bool[64];
 
     public Inbox(int capacity = 4096)
     {
@@ -58,6 +63,42 @@ public sealed class Inbox : IDisposable
 
     /// <summary>Packets dropped because the engine was behind (no free buffer).</summary>
     public long Dropped => Interlocked.Read(ref _dropped);
+
+    /// <summary>Adds a reader the engine thread drains (<see cref="ReceiveLoop.Start"/>).</summary>
+    public void Attach(ReceiveLoop receiver)
+    {
+        lock (_lock)
+        {
+            if (Array.IndexOf(_receivers, receiver) < 0)
+            {
+                _receivers = [.. _receivers, receiver];
+            }
+        }
+        Wake();
+    }
+
+    public void Detach(ReceiveLoop receiver)
+    {
+        lock (_lock)
+        {
+            _receivers = [.. _receivers.Where(r => r != receiver)];
+        }
+    }
+
+    /// <summary>
+    /// Engine thread: reads up to <paramref name="budget"/> packets from each attached descriptor into the
+    /// queue. True when some descriptor may have more (the caller should come back without sleeping).
+    /// </summary>
+    public bool ReceiveAll(int budget, long nowUs)
+    {
+        var more = false;
+        foreach (var r in _receivers)
+        {
+            r.Drain(budget, nowUs, out var drained);
+            more |= !drained;
+        }
+        return more;
+    }
 
     public InboundItem? Rent()
     {
@@ -115,16 +156,64 @@ public sealed class Inbox : IDisposable
         }
     }
 
-    /// <summary>Sleeps until an item is posted, <see cref="Wake"/> is called, or <paramref name="timeoutUs"/> passes.</summary>
+    /// <summary>
+    /// Sleeps (ppoll) until an attached descriptor is readable, and marks the ones that are for the next
+    /// <see cref="ReceiveAll"/>; with <paramref name="timeoutUs"/> 0 it only looks. Wakes early when
+    /// an item is posted from another thread,
+    /// <see cref="Wake"/> is called, or <paramref name="timeoutUs"/> passes.
+    /// </summary>
     public void Wait(long timeoutUs)
     {
-        Interlocked.Exchange(ref _sleeping, 1);
+        var now = MonotonicClock.NowUs;
+        var n = 0;
+        _waitSet[n++] = _eventFd;
+        foreach (var r in _receivers)
+        {
+            var fd = r.Current(now);
+            if (fd is not null && n < _waitSet.Length)
+            {
+                _waitOwners[n] = r;
+                _waitSet[n++] = fd;
+            }
+            else if (fd is null && r.BackoffUntilUs > now)
+            {
+                timeoutUs = Math.Min(timeoutUs, r.BackoffUntilUs - now);
+            }
+        }
+        var ready = _ready.AsSpan(0, n);
+        ready.Clear();
+        Interlocked.Exchange(ref _sleeping, timeoutUs > 0 ? 1 : 0);
         if (Volatile.Read(ref _count) == 0)
         {
-            PollSyscalls.WaitReadable(_eventFd, timeoutUs);
+            try
+            {
+                PollSyscalls.WaitAnyReadable(_waitSet.AsSpan(0, n), timeoutUs, ready);
+            }
+            catch (ObjectDisposedException)
+            {
+                // A descriptor was closed (link socket replaced) while we gathered them: the next round sees the new one.
+                ready.Fill(true);
+            }
+        }
+        else
+        {
+            ready.Fill(true);
         }
         Interlocked.Exchange(ref _sleeping, 0);
-        PollSyscalls.Drain(_eventFd);
+        // Only descriptors that have something are read next round: no read that would just say EAGAIN.
+        for (var i = 1; i < n; i++)
+        {
+            if (ready[i])
+            {
+                _waitOwners[i]!.Ready = true;
+            }
+        }
+        Array.Clear(_waitSet, 1, n - 1);
+        Array.Clear(_waitOwners, 1, n - 1);
+        if (ready[0])
+        {
+            PollSyscalls.Drain(_eventFd);
+        }
     }
 
     private void WakeIfSleeping()

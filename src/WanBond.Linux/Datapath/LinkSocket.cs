@@ -73,6 +73,16 @@ public sealed class LinkSocket : IDisposable
             _sendErrors++;
             return;
         }
+        if (WriteBatchHook.Batch is { } batch)
+        {
+            // Inside an engine round: queued, and sent with its neighbours as one UDP GSO sendmsg when the
+            // round ends (errors then count in the batch's counter).
+            var none = default(PacketInfo);
+            batch.Add(fd, datagram, ref destination, ref none);
+            BytesSent += datagram.Length;
+            DatagramsSent++;
+            return;
+        }
         try
         {
             if (SocketSyscalls.SendTo(fd, datagram, ref destination) < 0)

@@ -6,6 +6,7 @@ namespace WanBond.Linux.Native;
 public static partial class Errno
 {
     public const int EINTR = 4;
+    public const int EIO = 5;
     public const int EAGAIN = 11;
     public const int ENOMEM = 12;
     public const int EACCES = 13;

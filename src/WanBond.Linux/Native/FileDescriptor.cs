@@ -16,6 +16,9 @@ public sealed class FileDescriptor : SafeHandle
         SetHandle(new IntPtr(fd));
     }
 
+    /// <summary>Bytes the kernel puts before each packet read from this descriptor (a TUN's virtio_net_hdr), 0 for none.</summary>
+    public int ReadPrefix { get; internal set; }
+
     public override bool IsInvalid => handle.ToInt64() < 0;
 
     /// <summary>The raw number, for diagnostics only.</summary>

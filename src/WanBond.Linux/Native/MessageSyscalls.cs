@@ -56,14 +56,14 @@ public static unsafe partial class MessageSyscalls
     private const int ControlSize = 64;
 
     [StructLayout(LayoutKind.Sequential)]
-    private struct IoVec
+    internal struct IoVec
     {
         public void* Base;
         public nuint Length;
     }
 
     [StructLayout(LayoutKind.Sequential)]
-    private struct MsgHdr
+    internal struct MsgHdr
     {
         public void* Name;
         public uint NameLength;
@@ -75,7 +75,7 @@ public static unsafe partial class MessageSyscalls
     }
 
     [StructLayout(LayoutKind.Sequential)]
-    private struct CmsgHdr
+    internal struct CmsgHdr
     {
         public nuint Length;
         public int Level;
@@ -117,67 +117,120 @@ public static unsafe partial class MessageSyscalls
                 return -Errno.Last;
             }
             s->Length = (int)msg.NameLength;
-            local.IsSet = false;
-            var offset = 0;
-            while (offset + sizeof(CmsgHdr) <= (int)msg.ControlLength)
-            {
-                var c = (CmsgHdr*)(control + offset);
-                var data = (byte*)(c + 1);
-                if (c->Level == IPPROTO_IPV6 && c->Type == IPV6_PKTINFO)
-                {
-                    Buffer.MemoryCopy(data, local.Address, 16, 16); // in6_pktinfo: address first
-                    local.IsIPv6 = true;
-                    local.IsSet = true;
-                }
-                else if (c->Level == IPPROTO_IP && c->Type == IP_PKTINFO)
-                {
-                    Buffer.MemoryCopy(data + 4, local.Address, 4, 4); // in_pktinfo: ifindex, spec_dst, addr
-                    local.IsIPv6 = false;
-                    local.IsSet = true;
-                }
-                if (c->Length == 0)
-                {
-                    break;
-                }
-                offset += (int)((c->Length + 7) & ~(nuint)7);
-            }
+            ParseControl(control, (int)msg.ControlLength, ref local, out _);
             return (int)n;
+        }
+    }
+
+    /// <summary>Reads IP_PKTINFO / IPV6_PKTINFO (into <paramref name="local"/>) and UDP_GRO (the segment size, 0 without) from a received control buffer.</summary>
+    internal static void ParseControl(byte* control, int length, ref PacketInfo local, out int groSegment)
+    {
+        local.IsSet = false;
+        groSegment = 0;
+        var offset = 0;
+        while (offset + sizeof(CmsgHdr) <= length)
+        {
+            var c = (CmsgHdr*)(control + offset);
+            var data = (byte*)(c + 1);
+            if (c->Level == IPPROTO_IPV6 && c->Type == IPV6_PKTINFO)
+            {
+                Buffer.MemoryCopy(data, local.Address, 16, 16); // in6_pktinfo: address first
+                local.IsIPv6 = true;
+                local.IsSet = true;
+            }
+            else if (c->Level == IPPROTO_IP && c->Type == IP_PKTINFO)
+            {
+                Buffer.MemoryCopy(data + 4, local.Address, 4, 4); // in_pktinfo: ifindex, spec_dst, addr
+                local.IsIPv6 = false;
+                local.IsSet = true;
+            }
+            else if (c->Level == DatagramBatch.SOL_UDP && c->Type == DatagramBatch.UDP_GRO)
+            {
+                groSegment = *(int*)data;
+            }
+            if (c->Length == 0)
+            {
+                break;
+            }
+            offset += (int)((c->Length + 7) & ~(nuint)7);
         }
     }
 
     /// <summary>Bytes sent, or -errno; from <paramref name="local"/>'s address when set.</summary>
     public static int SendTo(FileDescriptor fd, ReadOnlySpan<byte> datagram, ref InetSocketAddress destination, ref PacketInfo local)
     {
+        if (WriteBatchHook.Batch is { } batch)
+        {
+            // On the engine thread inside a round: queued and sent with its neighbours as one UDP GSO sendmsg.
+            batch.Add(fd, datagram, ref destination, ref local);
+            return datagram.Length;
+        }
+        return SendSegments(fd, datagram, 0, ref destination, ref local);
+    }
+
+    /// <summary>
+    /// Sends <paramref name="data"/> as one datagram, or with <paramref name="segmentSize"/> &gt; 0 as datagrams
+    /// of that size (the last may be shorter) in one call (UDP_SEGMENT, GSO). Bytes sent, or -errno.
+    /// </summary>
+    public static int SendSegments(FileDescriptor fd, ReadOnlySpan<byte> data, int segmentSize, ref InetSocketAddress destination, ref PacketInfo local)
+    {
         var control = stackalloc byte[ControlSize];
         new Span<byte>(control, ControlSize).Clear();
-        fixed (byte* p = datagram)
+        fixed (byte* p = data)
         fixed (InetSocketAddress* d = &destination)
         {
-            var iov = new IoVec { Base = p, Length = (nuint)datagram.Length };
+            var iov = new IoVec { Base = p, Length = (nuint)data.Length };
             var msg = new MsgHdr { Name = d->Pointer, NameLength = (uint)d->Length, Iov = &iov, IovLength = 1 };
+            var used = 0;
             if (local.IsSet)
             {
                 var c = (CmsgHdr*)control;
-                var data = (byte*)(c + 1);
+                var cdata = (byte*)(c + 1);
                 if (local.IsIPv6)
                 {
                     c->Level = IPPROTO_IPV6;
                     c->Type = IPV6_PKTINFO;
                     c->Length = (nuint)(sizeof(CmsgHdr) + 20);
-                    Buffer.MemoryCopy(local.Address, data, 16, 16);
+                    Buffer.MemoryCopy(local.Address, cdata, 16, 16);
                 }
                 else
                 {
                     c->Level = IPPROTO_IP;
                     c->Type = IP_PKTINFO;
                     c->Length = (nuint)(sizeof(CmsgHdr) + 12);
-                    Buffer.MemoryCopy(local.Address, data + 4, 4, 4); // spec_dst: the source to use
+                    Buffer.MemoryCopy(local.Address, cdata + 4, 4, 4); // spec_dst: the source to use
                 }
+                used = (int)((c->Length + 7) & ~(nuint)7);
+            }
+            if (segmentSize > 0)
+            {
+                var c = (CmsgHdr*)(control + used);
+                c->Level = DatagramBatch.SOL_UDP;
+                c->Type = DatagramBatch.UDP_SEGMENT;
+                c->Length = (nuint)(sizeof(CmsgHdr) + 2);
+                *(ushort*)(c + 1) = (ushort)segmentSize;
+                used += (int)((c->Length + 7) & ~(nuint)7);
+            }
+            if (used > 0)
+            {
                 msg.Control = control;
-                msg.ControlLength = (c->Length + 7) & ~(nuint)7;
+                msg.ControlLength = (nuint)used;
             }
             var n = SendMsg(fd, &msg, MSG_DONTWAIT);
             return n < 0 ? -Errno.Last : (int)n;
         }
+    }
+}
+
+/// <summary>The engine thread's datagram batch while a round is open (set by the datapath's WriteBatch), else null.</summary>
+public static class WriteBatchHook
+{
+    [ThreadStatic]
+    private static UdpGsoBatch? t_batch;
+
+    public static UdpGsoBatch? Batch
+    {
+        get => t_batch;
+        set => t_batch = value;
     }
 }

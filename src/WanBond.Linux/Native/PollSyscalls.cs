@@ -56,6 +56,55 @@ public static unsafe partial class PollSyscalls
         }
     }
 
+    /// <summary>
+    /// Waits until any of <paramref name="fds"/> is readable (or in error) or <paramref name="timeoutUs"/> passes
+    /// (negative: forever). Returns how many are ready, 0 on timeout, or -errno (EINTR included).
+    /// </summary>
+    public static int WaitAnyReadable(ReadOnlySpan<FileDescriptor> fds, long timeoutUs) => WaitAnyReadable(fds, timeoutUs, default);
+
+    /// <summary>As above; <paramref name="ready"/> (when not empty, one per descriptor) tells which are readable or in error.</summary>
+    public static int WaitAnyReadable(ReadOnlySpan<FileDescriptor> fds, long timeoutUs, Span<bool> ready)
+    {
+        const int Max = 64;
+        if (fds.Length > Max)
+        {
+            throw new ArgumentOutOfRangeException(nameof(fds), $"at most {Max} descriptors");
+        }
+        var pfds = stackalloc PollFd[Max];
+        var added = stackalloc bool[Max];
+        var n = 0;
+        try
+        {
+            for (; n < fds.Length; n++)
+            {
+                added[n] = false;
+                fds[n].DangerousAddRef(ref added[n]);
+                pfds[n] = new PollFd { Fd = (int)fds[n].DangerousGetHandle(), Events = POLLIN };
+            }
+            var ts = new Timespec { Seconds = timeoutUs / 1_000_000, Nanoseconds = timeoutUs % 1_000_000 * 1000 };
+            var r = PpollRaw(pfds, (nuint)fds.Length, timeoutUs < 0 ? null : &ts, null);
+            if (r < 0)
+            {
+                return -Errno.Last;
+            }
+            for (var i = 0; i < ready.Length && i < fds.Length; i++)
+            {
+                ready[i] = pfds[i].Revents != 0;
+            }
+            return r;
+        }
+        finally
+        {
+            for (var i = 0; i < n; i++)
+            {
+                if (added[i])
+                {
+                    fds[i].DangerousRelease();
+                }
+            }
+        }
+    }
+
     public static FileDescriptor CreateEventFd()
     {
         var fd = EventFdRaw(0, EFD_CLOEXEC | EFD_NONBLOCK);

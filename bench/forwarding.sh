@@ -63,8 +63,15 @@ ip netns exec "$p-rtr" nft delete table ip plain
 ip netns exec "$p-rtr" sysctl -qw net.ipv4.ip_forward=0
 ip netns exec "$p-prx" sysctl -qw net.ipv4.ip_forward=0
 
-printf 'port: 7700\ncontrol_socket: /run/%s/proxy.sock\n' "$p" > "$tmp/proxy.yml"
-printf 'proxy: 10.202.0.1\nlinks: [wan0]\nlan: lan0\ncontrol_socket: /run/%s/router.sock\n' "$p" > "$tmp/router.yml"
+# Fresh keys for this run: the tunnel is always authenticated and encrypted.
+dotnet "$dll" genkey --output "$tmp/router.key" >/dev/null
+dotnet "$dll" genkey --output "$tmp/proxy.key" >/dev/null
+router_pub=$(dotnet "$dll" pubkey < "$tmp/router.key")
+proxy_pub=$(dotnet "$dll" pubkey < "$tmp/proxy.key")
+printf 'port: 7700\ncontrol_socket: /run/%s/proxy.sock\nprivate_key_file: %s\npeers:\n  - public_key: %s\n    allowed_ips: [10.77.0.2/32]\n' \
+  "$p" "$tmp/proxy.key" "$router_pub" > "$tmp/proxy.yml"
+printf 'proxy: 10.202.0.1\nproxy_public_key: %s\nprivate_key_file: %s\nlinks: [wan0]\nlan: lan0\ncontrol_socket: /run/%s/router.sock\n' \
+  "$proxy_pub" "$tmp/router.key" "$p" > "$tmp/router.yml"
 ip netns exec "$p-prx" dotnet "$dll" proxy --config "$tmp/proxy.yml" > "$tmp/proxy.log" 2>&1 & proxy=$!; pids+=($proxy)
 ip netns exec "$p-rtr" dotnet "$dll" router --config "$tmp/router.yml" > "$tmp/router.log" 2>&1 & router=$!; pids+=($router)
 for _ in $(seq 50); do

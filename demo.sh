@@ -8,7 +8,7 @@ cd "$(dirname "$0")"
 command -v dotnet >/dev/null || { echo "demo.sh: the .NET 10 SDK (dotnet) is required" >&2; exit 2; }
 echo "building…"
 dotnet build -c Release src/WanBond -v quiet -nologo >/dev/null
-w=(dotnet src/WanBond/bin/Release/net10.0/wanbond.dll sim --duration 30 --seed 1)
+w=(dotnet src/WanBond/bin/Release/net10.0/wanbond.dll sim --duration 60 --seed 1)
 a=TMobile-LTE-short,30
 b=Verizon-LTE-short,30
 
@@ -19,7 +19,7 @@ line() { # label, then sim args: prints goodput, delay p50/p95, efficiency
 }
 command -v jq >/dev/null || { echo "demo.sh: jq is required (apt-get install jq)" >&2; exit 2; }
 echo
-echo "Two LTE links (T-Mobile and Verizon traces, 30 ms one way, 200 ms modem buffers), 30 s."
+echo "Two LTE links (T-Mobile and Verizon traces, 30 ms one way, 200 ms modem buffers), 60 s."
 echo
 echo "One TCP download (NewReno):"
 {

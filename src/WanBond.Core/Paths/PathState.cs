@@ -39,7 +39,6 @@ public sealed class PathState
     public bool HasAcked { get; set; }
     public long LastAckUs { get; set; }
     public long LastSendUs { get; set; } = long.MinValue;
-    public long LastDataSendUs { get; set; } = long.MinValue;
     public long NextProbeUs { get; set; }
     /// <summary>Loss-detection timer (time threshold), long.MaxValue when none.</summary>
     public long LossTimerUs { get; set; } = long.MaxValue;

@@ -1434,7 +1434,6 @@ public sealed class Session
         sp.Repaired = repaired;
         sp.AppLimited = _sendQueue.Count == 0 && _repairs.Count == 0;
         p.DataBytesSent += inner.Length;
-        p.LastDataSendUs = nowUs;
         _lastDataSendUs = nowUs;
         // Pacing: at most two packets or 1 ms of credit, as Linux paces: bursts that short fit any
         // modem queue and let the datapath hand the kernel batches (measured: 0.17 -> 0.30 of raw forwarding).

@@ -112,6 +112,7 @@ internal sealed class Endpoint
             _again = false;
             while (true)
             {
+                _sim.BeforePoll(this, nowUs);
                 var buffer = _pool.Rent();
                 if (!session.TryPollDatagram(nowUs, buffer.Data, out int length, out int pathId))
                 {

@@ -103,6 +103,14 @@ public sealed class Simulation
         _workload.OnInner(at, packet, nowUs);
     }
 
+    internal void BeforePoll(Endpoint at, long nowUs)
+    {
+        if (at == DataSender)
+        {
+            _workload.BeforePoll(nowUs);
+        }
+    }
+
     public static SimResult Run(Scenario scenario) => new Simulation(scenario).Run();
 
     public SimResult Run()

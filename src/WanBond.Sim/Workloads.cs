@@ -17,6 +17,11 @@ internal abstract class Workload
     {
     }
 
+    /// <summary>Called each time the sending engine is about to be asked for its next datagram.</summary>
+    public virtual void BeforePoll(long nowUs)
+    {
+    }
+
     public virtual void OnFlowTimer(int flow, long eventUs)
     {
     }
@@ -38,7 +43,13 @@ internal sealed class BulkWorkload : Workload
     {
     }
 
-    public override void AfterEvent(long nowUs)
+    public override void AfterEvent(long nowUs) => TopUp(nowUs);
+
+    // Topped up before every poll too, so the engine never finds the queue empty mid-burst: an
+    // always-backlogged sender is never app-limited, and the engine's rate samples must see that.
+    public override void BeforePoll(long nowUs) => TopUp(nowUs);
+
+    private void TopUp(long nowUs)
     {
         var sender = Sim.DataSender;
         int size = sender.InnerMtu;

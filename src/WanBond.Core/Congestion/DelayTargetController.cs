@@ -16,6 +16,7 @@ public sealed class DelayTargetController : ICongestionController
     private const long InitialPacingRate = InitialWindow * 1_000_000 / 50_000; // a window per 50 ms
     private const long MinWindow = 4 * Mss;
     private const long MinRate = 16_000; // 128 kbit/s: a path never paces slower than this
+    private const long StartupWindowPacingGain = 4; // startup paces at 4 windows per min RTT: bursts pass, the window limits
 
     private readonly long _minTargetUs;
     private long _targetUs;
@@ -96,7 +97,12 @@ public sealed class DelayTargetController : ICongestionController
                     _startup = false;
                 }
             }
-            _pacing = Math.Max(MinRate, bw > 0 ? 2 * bw : _cwnd * 1_000_000 / Math.Max(sample.SrttUs, 1_000) * 2);
+            // In startup the window, not the pacer, is the limit: an inner TCP flow in slow start sends
+            // bursts, and pacing them at a rate guessed from app-limited samples (a tunnel that was idle
+            // measured only keepalives) delays the burst's tail by tens of ms. Linux's HyStart reads that
+            // as a full pipe and leaves slow start at a tenth of the bond's capacity (seen in the testbed:
+            // ssthresh 28 packets). A modem queue absorbs a window-sized burst easily.
+            _pacing = Math.Max(InitialPacingRate, Math.Max(2 * bw, StartupWindowPacingGain * _cwnd * 1_000_000 / Math.Max(rtt, 10_000)));
             if (!_startup)
             {
                 _cwnd = Math.Max(MinWindow, bw * (rtt + _targetUs) / 1_000_000 + 2 * Mss);
@@ -130,7 +136,7 @@ public sealed class DelayTargetController : ICongestionController
         // delay signal oscillates and lets the modem's queue run dry. When the queue is well past
         // the target (capacity fell faster than the max filter forgets), size it from the latest
         // sample instead, to drain now.
-        if (sample.QueueDelayUs > 2 * _targetUs && sample.DeliveryRateBps > 0)
+        if (sample.QueueDelayUs > 2 * _targetUs && sample.DeliveryRateBps > 0 && !sample.AppLimited)
         {
             bw = Math.Min(bw, sample.DeliveryRateBps);
         }

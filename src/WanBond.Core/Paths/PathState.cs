@@ -50,6 +50,9 @@ public sealed class PathState
 
     /// <summary>Bytes this path has delivered (acknowledged), for delivery-rate samples.</summary>
     public long Delivered { get; set; }
+
+    /// <summary>Samples stay app-limited until <see cref="Delivered"/> passes this (the bubble's end).</summary>
+    public long AppLimitedUntil { get; set; }
     public uint DeliveredRxTime { get; set; }
     public bool HasDeliveredRxTime { get; set; }
 

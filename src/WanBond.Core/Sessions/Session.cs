@@ -1432,7 +1432,18 @@ public sealed class Session
         sp.Gseq = gseq;
         sp.FirstSentUs = firstSentUs;
         sp.Repaired = repaired;
-        sp.AppLimited = _sendQueue.Count == 0 && _repairs.Count == 0;
+        // App-limited, BBR's way: from the moment the path had room but nothing to send (the queue ran
+        // empty, or the path sat idle with nothing in flight), every packet until that moment's data is
+        // delivered gives a rate sample that measures the sender, not the path. Without this, the
+        // first packets after an idle spell (inner TCP in recovery, the scheduler preferring another
+        // path) report a trickle, the rate filter takes it, and the path's window collapses for seconds.
+        // (A path merely below its window is not app-limited here: the scheduler passes over a path
+        // whose queue has grown, and that path's rate estimate must still be able to fall.)
+        if (_sendQueue.Count == 0 && _repairs.Count == 0)
+        {
+            p.AppLimitedUntil = p.Delivered + p.BytesInFlight;
+        }
+        sp.AppLimited = p.AppLimitedUntil > p.Delivered;
         p.DataBytesSent += inner.Length;
         _lastDataSendUs = nowUs;
         // Pacing: at most two packets or 1 ms of credit, as Linux paces: bursts that short fit any
@@ -1473,6 +1484,8 @@ public sealed class Session
             sp.DeliveredAtSend = p.Delivered;
             sp.DeliveredRxTimeAtSend = p.DeliveredRxTime;
             sp.HasDeliveredSnapshot = p.HasDeliveredRxTime;
+            // Probes and keepalives measure nothing about capacity; data packets decide for themselves (WriteData).
+            sp.AppLimited = true;
             p.Controller.OnPacketSent(nowUs, length, p.BytesInFlight);
         }
         p.PacketsSent++;

@@ -90,6 +90,13 @@ internal static class StatusCommand
             sb.Append(", UNENCRYPTED");
         }
         sb.Append('\n');
+        var sec = r.Security;
+        var d = sec.Dropped;
+        sb.Append(inv, $"  handshakes: {sec.HandshakesCompleted} completed, {sec.HandshakesFailed} failed");
+        sb.Append(r.Role == "proxy"
+            ? string.Create(inv, $", {sec.UnknownPeer} from unknown keys; cookies sent {sec.CookiesSent}, rate-limited {sec.RateLimited}\n")
+            : string.Create(inv, $", {sec.HandshakesGivenUp} sessions given up\n"));
+        sb.Append(inv, $"  dropped: {d.AuthFailed} auth failed, {d.Replay} replayed, {d.UnknownSession} unknown session, {d.Malformed} malformed, {d.DisallowedSource} disallowed source\n");
         if (r.Sessions.Count == 0)
         {
             sb.Append("  no session (waiting for a router)\n");

@@ -7,7 +7,7 @@ namespace WanBond.Core.Security;
 /// <summary>What the responder does with a handshake message after the cheap MAC checks.</summary>
 public enum MacCheck
 {
-    /// <summary>mac1 is wrong (or the message is too short to have one): drop it, answer nothing.</summary>
+    /// <summary>Not a well-formed initiation, or mac1 is wrong: drop it, answer nothing.</summary>
     Invalid,
 
     /// <summary>mac1 is right but the responder is under load and mac2 is not: answer with a cookie reply, process nothing.</summary>
@@ -55,7 +55,10 @@ public sealed class CookieChecker : IDisposable
     /// <param name="source">The source address as the daemon identifies it: IP bytes followed by the UDP port.</param>
     public MacCheck Check(ReadOnlySpan<byte> message, ReadOnlySpan<byte> source, bool underLoad, long nowUs)
     {
-        if (message.Length < ClearHeader.Size + 2 * HandshakeMacs.MacLength || !HandshakeMacs.VerifyMac1(message, _mac1Key))
+        // The shape first (type, exact length, receiver id 0, a sender index to address a cookie reply to): mac1
+        // does not cover the clear header, so a captured initiation with a rewritten header still has a valid
+        // mac1, and a cookie reply to it could not be written (found by the fuzzer: it crashed the proxy).
+        if (!HandshakeInitiation.TryParse(message, out _, out _, out _) || !HandshakeMacs.VerifyMac1(message, _mac1Key))
         {
             return MacCheck.Invalid;
         }

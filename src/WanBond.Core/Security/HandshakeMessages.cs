@@ -28,6 +28,9 @@ public static class HandshakeInitiation
     public const int Mac2Offset = Mac1Offset + HandshakeMacs.MacLength;
     public const int Size = Mac2Offset + HandshakeMacs.MacLength;
 
+    /// <summary>The most paths a session can have (one ack block each): an initiation asking for more is refused.</summary>
+    public const int MaxPathCount = AckFrame.MaxBlocks;
+
     /// <summary>Checks the type, the exact length, receiver id 0 and a non-zero sender index. No cryptography.</summary>
     public static bool TryParse(ReadOnlySpan<byte> datagram, out ClearHeader header, out uint senderIndex, out DropReason reason)
     {
@@ -74,6 +77,14 @@ public static class HandshakeInitiation
 
         if (!ControlFrames.TryParseHello(payload[..ControlFrames.HelloSize], out senderIndex, out pathCount, out maxDatagramSize, out reason))
         {
+            return false;
+        }
+
+        if (pathCount > MaxPathCount)
+        {
+            // A session cannot have that many paths: refused here, not by an exception where the proxy builds it
+            // (found by the fuzzer: a configured router asking for 9..32 paths crashed the proxy engine).
+            reason = DropReason.BadPath;
             return false;
         }
 

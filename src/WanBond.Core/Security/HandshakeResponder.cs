@@ -46,7 +46,7 @@ public sealed class HandshakeResponder : IDisposable
     /// <param name="reason">
     /// A header/length reason, <see cref="DropReason.AuthenticationFailed"/> (mac1, Noise, or a clear sender
     /// index that differs from the authenticated one), or a payload reason (<see cref="DropReason.BadPath"/> for
-    /// a zero path count).
+    /// a path count of zero or above <see cref="HandshakeInitiation.MaxPathCount"/>).
     /// </param>
     public bool TryReadInitiation(ReadOnlySpan<byte> datagram, out ResponderHandshake? handshake, out DropReason reason)
     {

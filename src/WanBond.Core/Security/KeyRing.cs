@@ -220,6 +220,15 @@ public sealed class KeyRing : IPacketSeal, IDisposable
         return true;
     }
 
+    /// <summary>Drops every key pair (their indices go to <see cref="DrainRetiredIndices"/>): nothing seals or opens afterwards.</summary>
+    public void Clear()
+    {
+        Retire(Previous);
+        Retire(Current);
+        Retire(Next);
+        Current = Previous = Next = null;
+    }
+
     public void Dispose()
     {
         Current?.Dispose();

@@ -104,6 +104,7 @@ public sealed class Session
     private readonly long _createdUs;
     private HandshakeInitiator? _handshake;
     private long _handshakeSentUs;
+    private long _attemptsStartedUs;
     private ulong _lastTimestamp;
     private uint _initiationPathsPending;
     private uint _confirmPathsPending;
@@ -203,6 +204,16 @@ public sealed class Session
 
     /// <summary>Initiations sent (initiator).</summary>
     public long InitiationsSent { get; private set; }
+
+    /// <summary>Handshake attempts that went unanswered and were replaced by a new one (initiator).</summary>
+    public long HandshakeAttemptsTimedOut { get; private set; }
+
+    /// <summary>
+    /// Initiator: no handshake was answered for <see cref="RekeyPolicy.RekeyAttemptUs"/> (90 s) of attempts, so the
+    /// session gave up: it dropped every key and the attempt, sends nothing and starts no handshake any more. The
+    /// daemon replaces it (a new session) and says so.
+    /// </summary>
+    public bool HandshakeGaveUp { get; private set; }
 
     private uint SendReceiverId => _keyRing?.SendIndex ?? _peerSessionId;
 
@@ -796,7 +807,10 @@ public sealed class Session
             {
                 t = _nextHelloUs;
             }
-            if (_helloReplyPathsPending != 0 || ((_announceRepairs || _duplicate is not null) && _established))
+            // Without keys that may seal (expired, given up, not yet confirmed) nothing but handshakes can go out:
+            // timers for acks, probes and data would be due at once and never served, a busy loop.
+            var transport = _keyRing is null || _keyRing.CanSend(_lastNowUs);
+            if (_helloReplyPathsPending != 0 || ((_announceRepairs || _duplicate is not null) && _established && transport))
             {
                 return _lastNowUs;
             }
@@ -810,19 +824,19 @@ public sealed class Session
             }
             foreach (var p in _paths)
             {
-                if (p.AckInfoPending)
+                if (p.AckInfoPending && transport)
                 {
                     t = Math.Min(t, p.AckElicitingUnacked >= AckEveryPackets ? _lastNowUs : p.AckDueUs);
                 }
                 t = Math.Min(t, p.LossTimerUs);
-                if (!_established)
+                if (!_established || !transport)
                 {
                     continue;
                 }
                 t = Math.Min(t, NextProbeTime(p));
                 t = Math.Min(t, LivenessCheckTime(p));
             }
-            if (_established && (_repairs.Count > 0 || _sendQueue.Count > 0))
+            if (_established && transport && (_repairs.Count > 0 || _sendQueue.Count > 0))
             {
                 t = Math.Min(t, _dataRetryUs);
             }
@@ -1046,7 +1060,7 @@ public sealed class Session
     {
         var ring = _keyRing!;
         var t = ring.NextTimerUs;
-        if (Role == SessionRole.Initiator)
+        if (Role == SessionRole.Initiator && !HandshakeGaveUp)
         {
             if (_handshake is not null)
             {
@@ -1071,7 +1085,7 @@ public sealed class Session
     /// <summary>Initiator: starts an attempt when there are no keys or they are due, and a new one when the last went unanswered.</summary>
     private void MaybeStartHandshake(long nowUs)
     {
-        if (Role != SessionRole.Initiator || _keyRing is null || _security?.Local is null)
+        if (Role != SessionRole.Initiator || _keyRing is null || _security?.Local is null || HandshakeGaveUp)
         {
             return;
         }
@@ -1082,6 +1096,19 @@ public sealed class Session
         if (_handshake is not null && nowUs - _handshakeSentUs < HandshakeRetryUs())
         {
             return;
+        }
+        if (_handshake is null)
+        {
+            _attemptsStartedUs = nowUs; // the first attempt of a series (session start, or keys due)
+        }
+        else
+        {
+            HandshakeAttemptsTimedOut++;
+            if (nowUs - _attemptsStartedUs >= _security.Policy.RekeyAttemptUs)
+            {
+                GiveUpHandshake();
+                return;
+            }
         }
         _handshake?.Dispose();
         // Timestamps only grow: wall clock at creation plus elapsed monotonic time.
@@ -1096,6 +1123,23 @@ public sealed class Session
         _handshake = new HandshakeInitiator(_security.Local, _security.Peer, index, (byte)_paths.Length, (ushort)_options.MaxDatagramSize, timestamp, _cookies!);
         _handshakeSentUs = nowUs;
         _initiationPathsPending = AllPathsMask;
+    }
+
+    /// <summary>
+    /// WireGuard's rule: after <see cref="RekeyPolicy.RekeyAttemptUs"/> of unanswered attempts, stop. Keys still
+    /// within their reject-after age would go on working for a while, but a peer that answers no handshake for
+    /// 90 s is gone or refuses us; dropping them now makes the loss visible instead of letting traffic die silently
+    /// at the reject-after limit.
+    /// </summary>
+    private void GiveUpHandshake()
+    {
+        _handshake?.Dispose();
+        _handshake = null;
+        _initiationPathsPending = 0;
+        _confirmPathsPending = 0;
+        _keyRing!.Clear();
+        _established = false;
+        HandshakeGaveUp = true;
     }
 
     private bool TryWriteInitiation(long nowUs, Span<byte> destination, out int length, out int pathId)

@@ -35,6 +35,8 @@ public sealed class ProxyEngine : EngineLoop
     private readonly byte[] _out = new byte[PacketBuffer.Capacity];
     private readonly byte[] _inner = new byte[PacketBuffer.Capacity];
     private readonly uint[] _retired = new uint[8];
+    private readonly DropCounters _drops = new(); // datagrams dropped before any session saw them
+    private readonly SecurityStatus _ended = new(); // counters of sessions that ended
     private long _lastSweepUs;
 
     public ProxyEngine(SessionOptions options, TunDevice tun, FileDescriptor socket, long idleTimeoutUs, StaticKeyPair key, IReadOnlyList<PeerConfig> peers, ILogger log)
@@ -104,9 +106,10 @@ public sealed class ProxyEngine : EngineLoop
             return;
         }
         var datagram = item.Span;
-        if (!ClearHeader.TryParse(datagram, out var header, out _))
+        if (!ClearHeader.TryParse(datagram, out var header, out var malformed))
         {
             UnknownSession++;
+            _drops.Increment(malformed);
             return;
         }
         if (header.Type == PacketType.HandshakeInitiation)
@@ -118,6 +121,7 @@ public sealed class ProxyEngine : EngineLoop
             || !_byIndex.TryGetValue(header.ReceiverSessionId, out var ps))
         {
             UnknownSession++;
+            _drops.Increment(DropReason.UnknownSession);
             return;
         }
         var dropsBefore = ps.Session.Drops.Total;
@@ -160,6 +164,7 @@ public sealed class ProxyEngine : EngineLoop
         {
             case MacCheck.Invalid:
                 HandshakesRejected++;
+                _drops.Increment(DropReason.AuthenticationFailed);
                 return;
             case MacCheck.CookieRequired:
                 var n = _responder.Cookies.WriteCookieReply(datagram, cookieSource, _out, nowUs);
@@ -172,9 +177,10 @@ public sealed class ProxyEngine : EngineLoop
             HandshakesRateLimited++;
             return;
         }
-        if (!_responder.TryReadInitiation(datagram, out var hs, out _) || hs is null)
+        if (!_responder.TryReadInitiation(datagram, out var hs, out var refused) || hs is null)
         {
             HandshakesRejected++;
+            _drops.Increment(refused);
             return;
         }
         using (hs)
@@ -188,6 +194,7 @@ public sealed class ProxyEngine : EngineLoop
             if (hs.PathCount is 0 or > 32 || !peer.ReplayGuard.TryAdvance(hs.Timestamp))
             {
                 InitiationsReplayed++;
+                _drops.Increment(DropReason.Duplicate);
                 return;
             }
             var ps = peer.Session;
@@ -196,6 +203,7 @@ public sealed class ProxyEngine : EngineLoop
             {
                 // A rekey of a session this proxy does not know (it restarted): the router starts a new one after its silence timeout.
                 UnknownSession++;
+                _drops.Increment(DropReason.UnknownSession);
                 return;
             }
             if (ps is null || opens || ps.Session.PathCount != hs.PathCount)
@@ -245,6 +253,7 @@ public sealed class ProxyEngine : EngineLoop
     private void RemoveSession(ProxySession ps)
     {
         _sessions.Remove(ps);
+        _ended.AddSession(ps.Session);
         foreach (var kv in _byIndex.Where(kv => kv.Value == ps).ToList())
         {
             _byIndex.Remove(kv.Key);
@@ -395,6 +404,20 @@ public sealed class ProxyEngine : EngineLoop
             TunWriteErrors = _tun.WriteErrors,
             Unencrypted = false,
         };
+        var security = new SecurityStatus
+        {
+            UnknownPeer = UnknownPeer,
+            CookiesSent = CookiesSent,
+            RateLimited = HandshakesRateLimited,
+            HandshakesFailed = HandshakesRejected + UnknownPeer + InitiationsReplayed,
+            Dropped = { DisallowedSource = ForbiddenSource },
+        };
+        security.Dropped.Add(_drops);
+        foreach (var ps in _sessions)
+        {
+            security.AddSession(ps.Session);
+        }
+        report.Security = security.Plus(_ended);
         foreach (var ps in _sessions)
         {
             var s = ps.Session;

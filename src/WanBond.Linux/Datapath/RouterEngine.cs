@@ -32,6 +32,7 @@ public sealed class RouterEngine : EngineLoop
     private Session _session;
     private long _lastReceiveUs;
     private long _establishedAtUs = -1;
+    private readonly SecurityStatus _ended = new(); // counters of sessions replaced
 
     /// <param name="restartAfterUs">With every path silent this long, the session starts over (the proxy may have restarted and forgotten it).</param>
     public RouterEngine(SessionOptions options, TunDevice tun, LinkSocket[] links, InetSocketAddress proxy, long restartAfterUs, StaticKeyPair key, StaticPublicKey proxyKey, ILogger log)
@@ -121,6 +122,7 @@ public sealed class RouterEngine : EngineLoop
         if (nowUs - _lastReceiveUs > _restartAfterUs && _session.IsEstablished)
         {
             Log.LogWarning("no answer from the proxy on any link for {Seconds} s: starting a new session", _restartAfterUs / 1_000_000);
+            _ended.AddSession(_session);
             _session.ReleaseKeys();
             _session = NewSession(nowUs);
             _lastReceiveUs = nowUs;
@@ -130,6 +132,14 @@ public sealed class RouterEngine : EngineLoop
         if (_session.NextTimeoutUs <= nowUs)
         {
             _session.HandleTimeout(nowUs);
+        }
+        if (_session.HandshakeGaveUp)
+        {
+            Log.LogError("the proxy answered no handshake for {Seconds} s: keys dropped, starting a new session", _session.Keys!.Policy.RekeyAttemptUs / 1_000_000);
+            _ended.AddSession(_session);
+            _session.ReleaseKeys();
+            _session = NewSession(nowUs);
+            _lastReceiveUs = nowUs;
         }
         while (_session.TryPollDatagram(nowUs, _out, out var length, out var path))
         {
@@ -182,7 +192,15 @@ public sealed class RouterEngine : EngineLoop
             TunWriteErrors = _tun.WriteErrors,
             Sessions = [session],
             Unencrypted = false,
+            Security = SecurityOf(s).Plus(_ended),
         };
+    }
+
+    private static SecurityStatus SecurityOf(Session s)
+    {
+        var security = new SecurityStatus();
+        security.AddSession(s);
+        return security;
     }
 
     public override void Stop()

@@ -130,4 +130,18 @@ public sealed class CookieTests : IDisposable
         Assert.Equal(MacCheck.Invalid, Checker.Check(m.AsSpan(0, 20), SourceA, underLoad: false, 0));
         Assert.Throws<ArgumentException>(() => Checker.WriteCookieReply(m.AsSpan(0, 100), SourceA, new byte[CookieReply.Size], 0));
     }
+
+    [Theory]
+    [InlineData(1, 0xFF)] // receiver id not 0
+    [InlineData(12, 0)] // sender index 0 (with the next three bytes)
+    public void A_rewritten_clear_header_is_invalid_before_any_cookie_is_made(int offset, byte value)
+    {
+        // mac1 does not cover the clear header: this initiation's mac1 stays valid. Under load the proxy used to
+        // answer it with a cookie reply, whose writer then threw (the fuzzer's first find).
+        using var initiator = _h.NewInitiator(6);
+        var m = Initiation(initiator, 0, 0);
+        m.AsSpan(offset, offset == 12 ? 4 : 1).Fill(value);
+        Assert.Equal(MacCheck.Invalid, Checker.Check(m, SourceA, underLoad: true, 0));
+        Assert.Equal(MacCheck.Invalid, Checker.Check(m, SourceA, underLoad: false, 0));
+    }
 }

@@ -287,6 +287,23 @@ public sealed class HandshakeTests : IDisposable
         Assert.Equal(DropReason.BadPath, ReadResponseWithPathCount(3));
     }
 
+    [Theory]
+    [InlineData(HandshakeInitiation.MaxPathCount, true)]
+    [InlineData(HandshakeInitiation.MaxPathCount + 1, false)]
+    [InlineData(32, false)]
+    [InlineData(255, false)]
+    public void An_initiation_asking_for_more_paths_than_a_session_can_have_is_refused(int pathCount, bool accepted)
+    {
+        // An authentic initiation from a configured router asking for 9 paths used to reach the session constructor,
+        // which threw on the proxy's engine thread (found by the fuzzer).
+        using var initiator = new HandshakeInitiator(_h.Router, _h.Proxy.PublicKey, 0x42, (byte)pathCount, 1400, 1, new CookieJar(pathCount));
+        var m = new byte[HandshakeInitiation.Size];
+        initiator.WriteInitiation(m, 0, 0, 0);
+        Assert.Equal(accepted, _h.Responder.TryReadInitiation(m, out var hs, out var reason));
+        hs?.Dispose();
+        Assert.Equal(accepted ? DropReason.None : DropReason.BadPath, reason);
+    }
+
     private DropReason ReadResponseWithPathCount(byte responderPathCount)
     {
         // Initiator expects 2 paths; a responder that (wrongly) answers with another count.

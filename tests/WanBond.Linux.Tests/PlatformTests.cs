@@ -198,4 +198,37 @@ public class PlatformTests
             dir.Delete(recursive: true);
         }
     }
+
+    [Fact]
+    public void Checksum_is_right_on_long_inputs_every_alignment_and_all_ones()
+    {
+        // The 32-byte vector path (inputs of 64 bytes and more) against the textbook RFC 1071 sum.
+        static ushort Reference(ReadOnlySpan<byte> d, uint initial)
+        {
+            ulong sum = initial;
+            for (var i = 0; i < d.Length; i += 2)
+            {
+                sum += (uint)(d[i] << 8 | (i + 1 < d.Length ? d[i + 1] : 0));
+            }
+            while (sum > 0xFFFF)
+            {
+                sum = (sum & 0xFFFF) + (sum >> 16);
+            }
+            return (ushort)sum;
+        }
+        var rng = new Random(11);
+        var data = new byte[65536 + 8];
+        rng.NextBytes(data);
+        foreach (var length in new[] { 64, 65, 95, 96, 127, 128, 129, 1380, 1400, 1460, 9000, 65535 })
+        {
+            for (var offset = 0; offset < 8; offset++)
+            {
+                var initial = (uint)rng.Next(0, 0x3FFFF);
+                Assert.Equal(Reference(data.AsSpan(offset, length), initial), Checksum.Fold(Checksum.Sum(data.AsSpan(offset, length), initial)));
+            }
+        }
+        Array.Fill(data, (byte)0xFF);
+        Assert.Equal(Reference(data.AsSpan(0, 65535), 0x1FFFE), Checksum.Fold(Checksum.Sum(data.AsSpan(0, 65535), 0x1FFFE)));
+        Assert.Equal(Reference(data.AsSpan(3, 65536), 0), Checksum.Fold(Checksum.Sum(data.AsSpan(3, 65536), 0)));
+    }
 }

@@ -57,7 +57,7 @@ internal sealed class RouterDaemon : IHostedService, IAsyncDisposable
         catch (ProxyResolveException e)
         {
             // At boot the network (or DNS) may not be up yet: keep trying rather than exit; nothing is set up meanwhile.
-            _log.LogWarning("{Error}; retrying (every {First} s at first, then every {Max} s); the tunnel, its routes and rules are set up once it resolves", e.Message, RetryDelays[0].TotalSeconds, RetryDelays[^1].TotalSeconds);
+            _log.LogWarning("{File}: proxy: {Error}; retrying (every {First} s at first, then every {Max} s); the tunnel, its routes and rules are set up once it resolves", _config.File, e.Message, RetryDelays[0].TotalSeconds, RetryDelays[^1].TotalSeconds);
             _deferred = Task.Run(() => ResolveThenSetUp(_stopping.Token), CancellationToken.None);
             return;
         }
@@ -85,7 +85,7 @@ internal sealed class RouterDaemon : IHostedService, IAsyncDisposable
             {
                 if (attempt < 3 || attempt % 10 == 0)
                 {
-                    _log.LogWarning("{Error}; still retrying", e.Message);
+                    _log.LogWarning("{File}: proxy: {Error}; still retrying", _config.File, e.Message);
                 }
                 continue;
             }

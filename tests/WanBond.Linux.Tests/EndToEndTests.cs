@@ -470,7 +470,7 @@ public sealed partial class EndToEndTests
         });
         using var client = NetnsSockets.InNamespace(bed.Ns("lan"), () => new System.Net.Sockets.Socket(server.AddressFamily, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp));
         var accept = listener.AcceptAsync();
-        client.Connect(new System.Net.IPEndPoint(server, ((System.Net.IPEndPoint)listener.LocalEndPoint!).Port));
+        Assert.True(client.ConnectAsync(new System.Net.IPEndPoint(server, ((System.Net.IPEndPoint)listener.LocalEndPoint!).Port)).Wait(TimeSpan.FromSeconds(10)), "connect timed out");
         Assert.True(accept.Wait(TimeSpan.FromSeconds(10)), "accept timed out");
         using var accepted = accept.Result;
         var value = new byte[4];
@@ -498,7 +498,18 @@ public sealed partial class EndToEndTests
             WaitFor(() => Status(bed, "router"), s => s.GetProperty("sessions")[0].GetProperty("links").EnumerateArray().All(l => l.GetProperty("state").GetString() == "up"), TimeSpan.FromSeconds(10), "both links up");
 
             IperfResult? during = null;
-            var transfer = new Thread(() => during = Iperf(bed, [], "-t", "9"));
+            Exception? failed = null;
+            var transfer = new Thread(() =>
+            {
+                try
+                {
+                    during = Iperf(bed, [], "-t", "9");
+                }
+                catch (Exception e)
+                {
+                    failed = e; // reported below: an exception on this thread would end the test run
+                }
+            });
             transfer.Start();
             Thread.Sleep(1500);
 
@@ -523,7 +534,8 @@ public sealed partial class EndToEndTests
             _out.WriteLine($"wan1 back noticed {(up - replugged).TotalMilliseconds:F0} ms after its route appeared");
             Assert.True(up - replugged <= TimeSpan.FromSeconds(1), $"link up noticed {(up - replugged).TotalMilliseconds:F0} ms after the replug");
 
-            transfer.Join();
+            Assert.True(transfer.Join(TimeSpan.FromSeconds(70)), "iperf3 did not finish");
+            Assert.True(failed is null, $"iperf3 across unplug and replug failed: {failed?.Message}");
             Assert.NotNull(during);
             _out.WriteLine($"iperf3 across unplug and replug: {during.Value.Received} of {during.Value.Sent} bytes, {during.Value.Mbps:F0} Mbit/s");
             Assert.True(during.Value.Received > 0 && during.Value.Received >= during.Value.Sent * 9 / 10, $"received {during.Value.Received} of {during.Value.Sent} bytes");

@@ -73,7 +73,12 @@ internal static class DaemonCommands
             {
                 await host.RunAsync(cancel);
             }
-            catch (Exception e) when (e is not OperationCanceledException)
+            catch (OperationCanceledException)
+            {
+                // SIGTERM while starting (e.g. still resolving the proxy's name): nothing was set up, nothing to undo.
+                return Environment.ExitCode;
+            }
+            catch (Exception e)
             {
                 Console.Error.WriteLine($"wanbond {name}: {e.Message}");
                 if (parse.GetValue(verbose))

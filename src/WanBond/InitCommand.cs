@@ -315,11 +315,13 @@ internal static class InitCommand
             tunnel:
               name: wb0
               address: 10.77.0.2/24
+              # address6: fd77::2/64    # IPv6 through the tunnel too (the proxy's allowed_ips then needs fd77::2/128)
 
             # default_route: true     # send all of this machine's traffic through the tunnel
             # masquerade: true        # LAN clients appear as the tunnel address at the proxy
             # mtu: 1500               # MTU of the links
             # scheduler: adaptive
+            # proxy_resolve_interval_s: 300   # a proxy given by name is resolved again this often (and when it falls silent)
             # control_socket: /run/wanbond/router.sock
 
             """.Replace("\n\n\n", "\n\n", StringComparison.Ordinal);
@@ -334,6 +336,7 @@ internal static class InitCommand
         tunnel:
           name: wb0
           address: 10.77.0.1/24
+          # address6: fd77::1/64    # IPv6 through the tunnel too
 
         # masquerade: true          # NAT tunnel traffic to the internet
         # mss_clamp: true

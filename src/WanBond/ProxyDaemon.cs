@@ -34,6 +34,10 @@ internal sealed class ProxyDaemon : IHostedService, IAsyncDisposable
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        if (_config.InsecureNullTransport)
+        {
+            _log.LogWarning("INSECURE: insecure_null_transport is on ({Variable}=1): the tunnel is NOT encrypted or authenticated, and only routers with the same setting get in. Benchmark use only.", DaemonConfig.InsecureBenchmarkVariable);
+        }
         // The state directory holds the control socket and saved sysctl values: root only, made so before anything goes in.
         Directory.CreateDirectory(Path.GetDirectoryName(_config.ControlSocket)!, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         _network = new ProxyNetwork(_config, _runner, Path.GetDirectoryName(_config.ControlSocket)!);
@@ -52,7 +56,7 @@ internal sealed class ProxyDaemon : IHostedService, IAsyncDisposable
             {
                 _log.LogWarning("{File}: no peers: every router is refused (add one with wanbond init peer)", _config.File);
             }
-            _engine = new ProxyEngine(_config.SessionOptions(1), _tun, _socket, _config.SessionIdleTimeoutSeconds * 1_000_000L, _key, _config.Peers, _log);
+            _engine = new ProxyEngine(_config.SessionOptions(1), _tun, _socket, _config.SessionIdleTimeoutSeconds * 1_000_000L, _key, _config.Peers, _log, _config.InsecureNullTransport);
             _engine.Faulted += _ =>
             {
                 Environment.ExitCode = 1;

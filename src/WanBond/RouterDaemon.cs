@@ -29,6 +29,11 @@ internal sealed class RouterDaemon : IHostedService, IAsyncDisposable
     private LinkWatcher? _watcher;
     private ControlServer? _control;
     private WanBond.Core.Security.StaticKeyPair? _key;
+    private ProxyResolver? _resolver;
+    private ProxyAddressWatcher? _proxyWatcher;
+    private Task? _deferred;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly SemaphoreSlim _gate = new(1, 1);
 
     public RouterDaemon(RouterConfig config, ILogger<RouterDaemon> log, IHostApplicationLifetime lifetime)
     {
@@ -39,7 +44,77 @@ internal sealed class RouterDaemon : IHostedService, IAsyncDisposable
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        var proxy = await ResolveProxy(cancellationToken);
+        if (_config.InsecureNullTransport)
+        {
+            _log.LogWarning("INSECURE: insecure_null_transport is on ({Variable}=1): the tunnel is NOT encrypted or authenticated. Benchmark use only.", DaemonConfig.InsecureBenchmarkVariable);
+        }
+        _resolver = new ProxyResolver(_config.ProxyHost);
+        IPAddress proxy;
+        try
+        {
+            proxy = (await _resolver.ResolveAsync(cancellationToken)).Address;
+        }
+        catch (ProxyResolveException e)
+        {
+            // At boot the network (or DNS) may not be up yet: keep trying rather than exit; nothing is set up meanwhile.
+            _log.LogWarning("{File}: proxy: {Error}; retrying (every {First} s at first, then every {Max} s); the tunnel, its routes and rules are set up once it resolves", _config.File, e.Message, RetryDelays[0].TotalSeconds, RetryDelays[^1].TotalSeconds);
+            _deferred = Task.Run(() => ResolveThenSetUp(_stopping.Token), CancellationToken.None);
+            return;
+        }
+        await SetUp(proxy);
+    }
+
+    /// <summary>Waits between lookups while the proxy's name does not resolve at start.</summary>
+    internal static readonly TimeSpan[] RetryDelays = [TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(30)];
+
+    private async Task ResolveThenSetUp(CancellationToken cancel)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            IPAddress proxy;
+            try
+            {
+                await Task.Delay(RetryDelays[Math.Min(attempt, RetryDelays.Length - 1)], cancel);
+                proxy = (await _resolver!.ResolveAsync(cancel)).Address;
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (ProxyResolveException e)
+            {
+                if (attempt < 3 || attempt % 10 == 0)
+                {
+                    _log.LogWarning("{File}: proxy: {Error}; still retrying", _config.File, e.Message);
+                }
+                continue;
+            }
+            await _gate.WaitAsync(CancellationToken.None);
+            try
+            {
+                if (cancel.IsCancellationRequested)
+                {
+                    return;
+                }
+                _log.LogInformation("the proxy's name {Host} resolves to {Address}", _config.ProxyHost, proxy);
+                await SetUp(proxy);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                _log.LogError("cannot start: {Error}", e.Message);
+                Environment.ExitCode = 1;
+                _lifetime.StopApplication();
+            }
+            finally
+            {
+                _gate.Release();
+            }
+            return;
+        }
+    }
+
+    private async Task SetUp(IPAddress proxy)
+    {
         var ipv6 = proxy.AddressFamily == AddressFamily.InterNetworkV6;
         // The state directory holds the control socket and saved sysctl values: root only, made so before anything goes in.
         Directory.CreateDirectory(Path.GetDirectoryName(_config.ControlSocket)!, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
@@ -56,7 +131,7 @@ internal sealed class RouterDaemon : IHostedService, IAsyncDisposable
                 _links[i] = new LinkSocket(i, _config.Links[i].Interface, ipv6 ? SocketSyscalls.AF_INET6 : SocketSyscalls.AF_INET);
             }
             _key = _config.ReadPrivateKey();
-            _engine = new RouterEngine(options, _tun, _links, InetSocketAddress.From(new IPEndPoint(proxy, _config.ProxyPort)), _config.RestartAfterSeconds * 1_000_000L, _key, _config.ProxyPublicKey, _log);
+            _engine = new RouterEngine(options, _tun, _links, InetSocketAddress.From(new IPEndPoint(proxy, _config.ProxyPort)), _config.RestartAfterSeconds * 1_000_000L, _key, _config.ProxyPublicKey, _log, _config.InsecureNullTransport);
             _engine.Faulted += _ =>
             {
                 Environment.ExitCode = 1;
@@ -64,46 +139,60 @@ internal sealed class RouterDaemon : IHostedService, IAsyncDisposable
             };
             _watcher = new LinkWatcher(_config.Links.Select(l => (l.Interface, l.Gateway)).ToList(), _links, _network, _engine, ipv6, _log);
             _watcher.Start();
+            if (_resolver!.IsName)
+            {
+                var engine = _engine;
+                _proxyWatcher = new ProxyAddressWatcher(_resolver, a => engine.SetProxy(new IPEndPoint(a, _config.ProxyPort)), _log)
+                {
+                    Interval = TimeSpan.FromSeconds(_config.ProxyResolveIntervalSeconds),
+                };
+                _engine.ProxySilent = _proxyWatcher.RequestNow;
+                _proxyWatcher.Start();
+            }
             _engine.Start();
             _control = new ControlServer(_config.ControlSocket, () => _engine.Status, _log);
             _control.Start();
-            _log.LogInformation("router up: tunnel {Tun} (MTU {Mtu}), proxy {Proxy}:{Port}, links {Links}", _tun.Name, _config.InnerMtu, proxy, _config.ProxyPort, string.Join(", ", _config.Links.Select(l => l.Interface)));
+            _log.LogInformation("router up: tunnel {Tun} (MTU {Mtu}), proxy {Proxy}, links {Links}", _tun.Name, _config.InnerMtu, new IPEndPoint(proxy, _config.ProxyPort), string.Join(", ", _config.Links.Select(l => l.Interface)));
         }
         catch
         {
-            await StopAsync(CancellationToken.None);
+            await Teardown();
             throw;
-        }
-    }
-
-    private async Task<IPAddress> ResolveProxy(CancellationToken cancel)
-    {
-        if (IPAddress.TryParse(_config.ProxyHost, out var literal))
-        {
-            return literal;
-        }
-        try
-        {
-            var all = await Dns.GetHostAddressesAsync(_config.ProxyHost, cancel);
-            return all.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork) ?? all.First();
-        }
-        catch (Exception e) when (e is SocketException or InvalidOperationException)
-        {
-            throw new NetworkSetupException($"cannot resolve the proxy's name '{_config.ProxyHost}': {e.Message}");
         }
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        await _stopping.CancelAsync();
+        if (_deferred is not null)
+        {
+            await _deferred; // returns at once when cancelled, or after a set-up in progress
+            _deferred = null;
+        }
+        await _gate.WaitAsync(CancellationToken.None);
+        try
+        {
+            await Teardown();
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private async Task Teardown()
+    {
         if (_network is null)
         {
-            return; // already stopped
+            return; // never set up, or already stopped
         }
         if (_control is not null)
         {
             await _control.DisposeAsync();
             _control = null;
         }
+        _proxyWatcher?.Dispose();
+        _proxyWatcher = null;
         _watcher?.Dispose();
         _watcher = null;
         _engine?.Dispose();

@@ -45,7 +45,38 @@ public class ConfigTests
         Assert.Equal(7700, c.RoutingTable);
         Assert.Equal(7700, c.RulePriority);
         Assert.Equal(20, c.RestartAfterSeconds);
+        Assert.Equal(300, c.ProxyResolveIntervalSeconds);
+        Assert.True(c.ProxyIsName);
+        Assert.False(c.InsecureNullTransport);
         Assert.Equal("/run/wanbond/router.sock", c.ControlSocket);
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("0")]
+    [InlineData("yes")]
+    public void The_null_transport_is_refused_unless_the_environment_asks_for_an_insecure_benchmark(string? variable)
+    {
+        var router = Assert.Throws<ConfigException>(() => RouterConfig.Parse("router.yml", $"proxy: vps\nlinks: [usb0]\nproxy_public_key: {Key}\ninsecure_null_transport: true\n", _ => variable));
+        Assert.Equal("router.yml:4: insecure_null_transport: turns off the tunnel's encryption and authentication and is for forwarding benchmarks only; refused unless the environment has WANBOND_INSECURE_BENCHMARK=1 (remove this line in production)", router.Message);
+        var proxy = Assert.Throws<ConfigException>(() => ProxyConfig.Parse("proxy.yml", "port: 7700\ninsecure_null_transport: yes\n", _ => variable));
+        Assert.StartsWith("proxy.yml:2: insecure_null_transport: turns off", proxy.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_null_transport_is_accepted_with_the_benchmark_variable_and_off_is_always_fine()
+    {
+        string? Env(string name) => name == "WANBOND_INSECURE_BENCHMARK" ? "1" : null;
+        Assert.True(RouterConfig.Parse("router.yml", $"proxy: vps\nlinks: [usb0]\nproxy_public_key: {Key}\ninsecure_null_transport: true\n", Env).InsecureNullTransport);
+        Assert.True(ProxyConfig.Parse("proxy.yml", "insecure_null_transport: true\n", Env).InsecureNullTransport);
+        Assert.False(ProxyConfig.Parse("proxy.yml", "insecure_null_transport: false\n", _ => null).InsecureNullTransport);
+    }
+
+    [Fact]
+    public void An_address_literal_proxy_is_not_a_name()
+    {
+        Assert.False(RouterConfig.Parse("router.yml", $"proxy: \"[2001:db8::1]:9000\"\nlinks: [usb0]\nproxy_public_key: {Key}\n").ProxyIsName);
+        Assert.False(RouterConfig.Parse("router.yml", $"proxy: 192.0.2.1\nlinks: [usb0]\nproxy_public_key: {Key}\nproxy_resolve_interval_s: 30\n").ProxyIsName);
     }
 
     [Fact]
@@ -191,6 +222,7 @@ public class ConfigTests
     [InlineData("proxy: vps\nlinks: [usb0]\ntunnel:\n  name: usb0\n", "tunnel: the tunnel's name 'usb0' is also used")]
     [InlineData("proxy: vps\nlinks: [usb0]\nlinkz: [usb1]\n", "router.yml:3: linkz: unknown setting")]
     [InlineData("proxy: vps\nlinks: [usb0]\ndefault_route: maybe\n", "default_route: expected true or false, got 'maybe'")]
+    [InlineData("proxy: vps\nlinks: [usb0]\nproxy_resolve_interval_s: 0\n", "router.yml:3: proxy_resolve_interval_s: expected a whole number from 1 to 86400")]
     [InlineData("proxy: vps\nlinks: [usb0]\nrouting:\n  table: 254\n", "routing.table: expected a whole number from 256")]
     [InlineData("proxy: vps\nlinks: [usb0]\ncontrol_socket: relative.sock\n", "control_socket: expected an absolute path")]
     [InlineData("proxy: vps\nlinks: [usb0]\nprivate_key_file: wanbond.key\n", "router.yml:3: private_key_file: expected an absolute path")]

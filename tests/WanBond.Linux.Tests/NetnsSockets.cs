@@ -50,13 +50,13 @@ internal static partial class NetnsSockets
     {
         using var listener = InNamespace(serverNs, () =>
         {
-            var l = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            var l = new Socket(serverAddress.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
             l.Bind(new IPEndPoint(serverAddress, 0));
             l.Listen(1);
             return l;
         });
         var port = ((IPEndPoint)listener.LocalEndPoint!).Port;
-        using var client = InNamespace(clientNs, () => new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
+        using var client = InNamespace(clientNs, () => new Socket(serverAddress.AddressFamily, SocketType.Stream, ProtocolType.Tcp));
         client.ReceiveTimeout = client.SendTimeout = (int)timeout.TotalMilliseconds;
         listener.ReceiveTimeout = (int)timeout.TotalMilliseconds;
         var accept = listener.AcceptAsync();

@@ -61,6 +61,50 @@ public class NetworkSetupTests
     }
 
     [Fact]
+    public void Router_with_IPv6_forwards_v6_keeps_accepting_router_advertisements_on_its_links_and_restores_all()
+    {
+        var runner = new RecordingRunner();
+        var dir = Directory.CreateTempSubdirectory("wbnet");
+        try
+        {
+            var proc = Path.Combine(dir.FullName, "proc");
+            foreach (var (key, value) in new[] { ("net/ipv4/ip_forward", "0"), ("net/ipv6/conf/all/forwarding", "0"), ("net/ipv6/conf/usb0/accept_ra", "1"), ("net/ipv6/conf/usb1/accept_ra", "0") })
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(proc, key))!);
+                File.WriteAllText(Path.Combine(proc, key), value + "\n");
+            }
+            string Read(string key) => File.ReadAllText(Path.Combine(proc, key)).Trim();
+            var net = new RouterNetwork(Config("tunnel:\n  address6: fd77::2/64\n"), runner, proxyIsIPv6: true, dir.FullName, proc);
+            net.Setup("wb0", 1420);
+            var h = runner.History;
+            Assert.Contains("ip -6 rule add priority 7700 oif usb0 lookup 7701", h);
+            Assert.Contains("ip -6 route replace default dev wb0 table 7700", h);
+            Assert.Contains("ip -6 rule add priority 7741 lookup 7700", h);
+            Assert.Contains("ip -4 rule add priority 7741 lookup 7700", h);
+            Assert.Contains("ip -6 addr replace fd77::2/64 dev wb0 nodad", h);
+            Assert.Equal("1", Read("net/ipv6/conf/all/forwarding"));
+            Assert.Equal("2", Read("net/ipv6/conf/usb0/accept_ra"));
+            Assert.Equal("0", Read("net/ipv6/conf/usb1/accept_ra")); // off stays off
+
+            // usb0 unplugged and back: a new interface starts from the default (1) and gets 2 again; its saved value stays 1.
+            File.WriteAllText(Path.Combine(proc, "net/ipv6/conf/usb0/accept_ra"), "1\n");
+            net.KeepAcceptingRouterAdvertisements("usb0");
+            Assert.Equal("2", Read("net/ipv6/conf/usb0/accept_ra"));
+            net.KeepAcceptingRouterAdvertisements("usb9"); // absent: nothing, no error
+
+            net.Cleanup("wb0");
+            Assert.Equal("0", Read("net/ipv4/ip_forward"));
+            Assert.Equal("0", Read("net/ipv6/conf/all/forwarding"));
+            Assert.Equal("1", Read("net/ipv6/conf/usb0/accept_ra"));
+            Assert.Contains("ip -6 route flush table 7700", h);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public void A_failed_step_rolls_everything_back()
     {
         var runner = new RecordingRunner { FailOn = "oif usb1" };

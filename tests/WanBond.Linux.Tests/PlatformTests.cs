@@ -198,4 +198,108 @@ public class PlatformTests
             dir.Delete(recursive: true);
         }
     }
+
+    [Fact]
+    public void Checksum_is_right_on_long_inputs_every_alignment_and_all_ones()
+    {
+        // The 32-byte vector path (inputs of 64 bytes and more) against the textbook RFC 1071 sum.
+        static ushort Reference(ReadOnlySpan<byte> d, uint initial)
+        {
+            ulong sum = initial;
+            for (var i = 0; i < d.Length; i += 2)
+            {
+                sum += (uint)(d[i] << 8 | (i + 1 < d.Length ? d[i + 1] : 0));
+            }
+            while (sum > 0xFFFF)
+            {
+                sum = (sum & 0xFFFF) + (sum >> 16);
+            }
+            return (ushort)sum;
+        }
+        var rng = new Random(11);
+        var data = new byte[65536 + 8];
+        rng.NextBytes(data);
+        foreach (var length in new[] { 64, 65, 95, 96, 127, 128, 129, 1380, 1400, 1460, 9000, 65535 })
+        {
+            for (var offset = 0; offset < 8; offset++)
+            {
+                var initial = (uint)rng.Next(0, 0x3FFFF);
+                Assert.Equal(Reference(data.AsSpan(offset, length), initial), Checksum.Fold(Checksum.Sum(data.AsSpan(offset, length), initial)));
+            }
+        }
+        Array.Fill(data, (byte)0xFF);
+        Assert.Equal(Reference(data.AsSpan(0, 65535), 0x1FFFE), Checksum.Fold(Checksum.Sum(data.AsSpan(0, 65535), 0x1FFFE)));
+        Assert.Equal(Reference(data.AsSpan(3, 65536), 0), Checksum.Fold(Checksum.Sum(data.AsSpan(3, 65536), 0)));
+    }
+
+    /// <summary>An IPv6 TCP segment with timestamps, a valid checksum, payload bytes derived from the sequence number.</summary>
+    private static byte[] Segment6(uint seq, int payload, byte flags = 0x10, ushort srcPort = 1000, byte hopLimit = 64)
+    {
+        var p = new byte[40 + 32 + payload];
+        p[0] = 0x60;
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(4), (ushort)(p.Length - 40));
+        p[6] = 6;
+        p[7] = hopLimit;
+        IPAddress.Parse("fd20::2").GetAddressBytes().CopyTo(p, 8);
+        IPAddress.Parse("fd20:3::2").GetAddressBytes().CopyTo(p, 24);
+        var t = p.AsSpan(40);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(t, srcPort);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(t[2..], 2000);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(t[4..], seq);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(t[8..], 777);
+        t[12] = 8 << 4;
+        t[13] = flags;
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(t[14..], 500);
+        t[20] = 1; t[21] = 1; t[22] = 8; t[23] = 10;
+        for (var i = 0; i < payload; i++)
+        {
+            t[32 + i] = (byte)(seq + i);
+        }
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(t[16..], (ushort)~Checksum.Fold(Checksum.Sum(t, Checksum.Sum(p.AsSpan(8, 32), 6u + (uint)t.Length))));
+        return p;
+    }
+
+    private static bool Tcp6ChecksumValid(ReadOnlySpan<byte> p) =>
+        Checksum.Fold(Checksum.Sum(p[40..], Checksum.Sum(p.Slice(8, 32), 6u + (uint)(p.Length - 40)))) == 0xFFFF;
+
+    [Fact]
+    public void IPv6_tcp_segments_merge_into_one_gso_write_that_segments_back_into_the_same_packets()
+    {
+        var originals = new List<byte[]>();
+        uint seq = 3_000_000;
+        for (var i = 0; i < 4; i++)
+        {
+            var last = i == 3;
+            var len = last ? 200 : 1348;
+            originals.Add(Segment6(seq, len, last ? (byte)0x18 : (byte)0x10));
+            seq += (uint)len;
+        }
+        Assert.All(originals, o => Assert.True(Tcp6ChecksumValid(o)));
+        var writes = new List<byte[]>();
+        var c = new TcpCoalescer(m => { writes.Add(m.ToArray()); return m.Length; });
+        foreach (var o in originals)
+        {
+            c.Add(o);
+        }
+        c.Add(Segment6(seq, 1348, srcPort: 1001)); // another flow: a run of its own
+        c.Add(Segment6(seq + 1348, 1348, hopLimit: 63, srcPort: 1001)); // a different hop limit: not merged
+        c.Flush();
+        Assert.Equal(3, writes.Count);
+        var w = writes[0];
+        Assert.Equal(1, w[0]); // NEEDS_CSUM
+        Assert.Equal(4, w[1]); // GSO_TCPV6
+        Assert.Equal(40, System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(w.AsSpan(6))); // csum_start
+        Assert.Equal(1348, System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(w.AsSpan(4)));
+        Assert.Equal(originals.Sum(o => o.Length - 72) + 72, w.Length - TunSyscalls.VnetHeaderSize);
+        Assert.Equal(1, c.Merged);
+        Assert.All(writes.Skip(1), x => Assert.Equal(0, x[1])); // single packets go out as they are
+
+        Assert.Equal(4, TunOffload.SegmentCount(w));
+        var buffer = new byte[2048];
+        for (var i = 0; i < 4; i++)
+        {
+            var n = TunOffload.WriteSegment(w, i, buffer);
+            Assert.Equal(originals[i], buffer.AsSpan(0, n).ToArray());
+        }
+    }
 }

@@ -17,6 +17,14 @@ public sealed class HandshakeInitiator : IDisposable
     /// <summary>The prologue both sides mix in first: binds the handshake to this protocol and version.</summary>
     public static ReadOnlySpan<byte> Prologue => "wanbond v1"u8;
 
+    /// <summary>
+    /// The prologue of a benchmark tunnel whose transport uses the null seal: different, so that an end that
+    /// encrypts and an end that does not can never complete a handshake with each other.
+    /// </summary>
+    public static ReadOnlySpan<byte> InsecureNullTransportPrologue => "wanbond v1 INSECURE null transport (benchmark only)"u8;
+
+    internal static ReadOnlySpan<byte> PrologueFor(bool insecureNullTransport) => insecureNullTransport ? InsecureNullTransportPrologue : Prologue;
+
     private static readonly AeadAlgorithm CookieAead = AeadAlgorithm.XChaCha20Poly1305;
 
     private readonly NoiseIK _noise;
@@ -27,6 +35,7 @@ public sealed class HandshakeInitiator : IDisposable
     private readonly byte[] _mac1KeyToUs;
     private readonly byte[] _lastMac1 = new byte[HandshakeMacs.MacLength];
     private readonly byte _pathCount;
+    private readonly bool _insecureNullTransport;
 
     /// <param name="local">The router's static key pair.</param>
     /// <param name="responder">The proxy's static public key (known beforehand: IK).</param>
@@ -39,8 +48,9 @@ public sealed class HandshakeInitiator : IDisposable
     /// not newer, so a captured initiation cannot be replayed.
     /// </param>
     /// <param name="cookies">This peer's cookies, kept across attempts.</param>
+    /// <param name="insecureNullTransport">Benchmark only: the other prologue, and transport keys that use the null seal.</param>
     public HandshakeInitiator(
-        StaticKeyPair local, StaticPublicKey responder, uint localIndex, byte pathCount, ushort maxDatagramSize, ulong timestamp, CookieJar cookies)
+        StaticKeyPair local, StaticPublicKey responder, uint localIndex, byte pathCount, ushort maxDatagramSize, ulong timestamp, CookieJar cookies, bool insecureNullTransport = false)
     {
         ArgumentNullException.ThrowIfNull(local);
         ArgumentNullException.ThrowIfNull(cookies);
@@ -52,7 +62,8 @@ public sealed class HandshakeInitiator : IDisposable
         _cookies = cookies;
         _mac1KeyToResponder = HandshakeMacs.Mac1Key(responder);
         _mac1KeyToUs = HandshakeMacs.Mac1Key(local.PublicKey);
-        _noise = NoiseIK.CreateInitiator(local, responder, Prologue);
+        _insecureNullTransport = insecureNullTransport;
+        _noise = NoiseIK.CreateInitiator(local, responder, PrologueFor(insecureNullTransport));
 
         Span<byte> payload = stackalloc byte[HandshakeInitiation.PayloadLength];
         HandshakeInitiation.WritePayload(payload, localIndex, pathCount, maxDatagramSize, timestamp);
@@ -185,7 +196,7 @@ public sealed class HandshakeInitiator : IDisposable
         Span<byte> send = stackalloc byte[ChaChaPolySeal.KeySize];
         Span<byte> receive = stackalloc byte[ChaChaPolySeal.KeySize];
         _noise.Split(send, receive);
-        keys = new TransportKeys(LocalIndex, responderIndex, send, receive, isInitiator: true, _pathCount, nowUs);
+        keys = new TransportKeys(LocalIndex, responderIndex, send, receive, isInitiator: true, _pathCount, nowUs, insecureNullTransport: _insecureNullTransport);
         CryptographicOperations.ZeroMemory(send);
         CryptographicOperations.ZeroMemory(receive);
         reason = DropReason.None;

@@ -24,11 +24,14 @@ public sealed class HandshakeResponder : IDisposable
 {
     private readonly StaticKeyPair _local;
     private readonly byte[] _mac1KeyToUs;
+    private readonly bool _insecureNullTransport;
 
-    public HandshakeResponder(StaticKeyPair local)
+    /// <param name="insecureNullTransport">Benchmark only: accept only initiators that ask for the null-seal transport (the other prologue).</param>
+    public HandshakeResponder(StaticKeyPair local, bool insecureNullTransport = false)
     {
         ArgumentNullException.ThrowIfNull(local);
         _local = local;
+        _insecureNullTransport = insecureNullTransport;
         _mac1KeyToUs = HandshakeMacs.Mac1Key(local.PublicKey);
         Cookies = new CookieChecker(local.PublicKey);
     }
@@ -62,7 +65,7 @@ public sealed class HandshakeResponder : IDisposable
             return false;
         }
 
-        var noise = NoiseIK.CreateResponder(_local, HandshakeInitiator.Prologue);
+        var noise = NoiseIK.CreateResponder(_local, HandshakeInitiator.PrologueFor(_insecureNullTransport));
         Span<byte> payload = stackalloc byte[HandshakeInitiation.PayloadLength];
         if (!noise.TryReadMessage1(datagram.Slice(HandshakeInitiation.NoiseOffset, HandshakeInitiation.NoiseLength), payload, out int length))
         {
@@ -85,7 +88,7 @@ public sealed class HandshakeResponder : IDisposable
             return false;
         }
 
-        handshake = new ResponderHandshake(noise, index, pathCount, maxDatagramSize, timestamp, header.PathId);
+        handshake = new ResponderHandshake(noise, index, pathCount, maxDatagramSize, timestamp, header.PathId) { InsecureNullTransport = _insecureNullTransport };
         reason = DropReason.None;
         return true;
     }
@@ -124,6 +127,9 @@ public sealed class ResponderHandshake : IDisposable
     /// <summary>The path id in the initiation's clear header: send the response on that path.</summary>
     public byte PathId { get; }
 
+    /// <summary>Benchmark only: the keys this handshake makes use the null seal.</summary>
+    internal bool InsecureNullTransport { get; init; }
+
     /// <summary>The Noise handshake hash (final after <see cref="WriteResponse"/>).</summary>
     public ReadOnlySpan<byte> HandshakeHash => _noise.HandshakeHash;
 
@@ -151,7 +157,7 @@ public sealed class ResponderHandshake : IDisposable
         Span<byte> send = stackalloc byte[ChaChaPolySeal.KeySize];
         Span<byte> receive = stackalloc byte[ChaChaPolySeal.KeySize];
         _noise.Split(send, receive);
-        keys = new TransportKeys(localIndex, InitiatorIndex, send, receive, isInitiator: false, PathCount, nowUs);
+        keys = new TransportKeys(localIndex, InitiatorIndex, send, receive, isInitiator: false, PathCount, nowUs, insecureNullTransport: InsecureNullTransport);
         CryptographicOperations.ZeroMemory(send);
         CryptographicOperations.ZeroMemory(receive);
         return HandshakeResponse.Size;

@@ -161,7 +161,7 @@ public sealed class KeyRing : IPacketSeal, IDisposable
             throw new InvalidOperationException("The clear header must name KeyRing.SendIndex as its receiver session id.");
         }
 
-        int length = keys.Sender.Seal(datagram, headerLength, plainLength, nonce);
+        int length = keys.SendSeal.Seal(datagram, headerLength, plainLength, nonce);
         keys.MessagesSent++;
         return length;
     }
@@ -201,7 +201,7 @@ public sealed class KeyRing : IPacketSeal, IDisposable
             return false;
         }
 
-        if (!keys.Receiver.TryOpen(datagram, headerLength, nonce, out plainLength))
+        if (!keys.ReceiveSeal.TryOpen(datagram, headerLength, nonce, out plainLength))
         {
             reason = DropReason.AuthenticationFailed;
             return false;

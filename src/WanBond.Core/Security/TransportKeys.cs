@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
+using WanBond.Core.Wire;
 
 namespace WanBond.Core.Security;
 
@@ -24,6 +25,10 @@ public sealed class TransportKeys : IDisposable
     /// <param name="pathCount">Path ids 0 .. pathCount − 1 are valid; one replay window each.</param>
     /// <param name="createdUs">When the handshake completed on this side.</param>
     /// <param name="windowSize">Per-path replay window.</param>
+    /// <param name="insecureNullTransport">
+    /// Benchmark only: seal and open with <see cref="NullSeal"/> (no encryption, no authentication) instead of the
+    /// keys. The daemons allow it only when the operator asks for it explicitly (docs/security.md, "Benchmark").
+    /// </param>
     public TransportKeys(
         uint localIndex,
         uint remoteIndex,
@@ -32,7 +37,8 @@ public sealed class TransportKeys : IDisposable
         bool isInitiator,
         int pathCount,
         long createdUs,
-        int windowSize = ReplayWindow.MinimumSize)
+        int windowSize = ReplayWindow.MinimumSize,
+        bool insecureNullTransport = false)
     {
         if (localIndex == 0 || remoteIndex == 0)
         {
@@ -46,6 +52,8 @@ public sealed class TransportKeys : IDisposable
         Replay = new MultipathReplayWindow(pathCount, windowSize);
         Sender = new ChaChaPolySeal(sendKey);
         Receiver = new ChaChaPolySeal(receiveKey);
+        SendSeal = insecureNullTransport ? NullSeal.Instance : Sender;
+        ReceiveSeal = insecureNullTransport ? NullSeal.Instance : Receiver;
     }
 
     public uint LocalIndex { get; }
@@ -63,6 +71,12 @@ public sealed class TransportKeys : IDisposable
 
     /// <summary>Opens what the peer sends.</summary>
     public ChaChaPolySeal Receiver { get; }
+
+    /// <summary>What seals datagrams sent under these keys: <see cref="Sender"/>, or the null seal in a benchmark.</summary>
+    public IPacketSeal SendSeal { get; }
+
+    /// <summary>What opens datagrams received under these keys: <see cref="Receiver"/>, or the null seal in a benchmark.</summary>
+    public IPacketSeal ReceiveSeal { get; }
 
     public MultipathReplayWindow Replay { get; }
 

@@ -1120,7 +1120,7 @@ public sealed class Session
             index = TransportKeys.RandomIndex();
         }
         while (_keyRing.OwnsIndex(index));
-        _handshake = new HandshakeInitiator(_security.Local, _security.Peer, index, (byte)_paths.Length, (ushort)_options.MaxDatagramSize, timestamp, _cookies!);
+        _handshake = new HandshakeInitiator(_security.Local, _security.Peer, index, (byte)_paths.Length, (ushort)_options.MaxDatagramSize, timestamp, _cookies!, _security.InsecureNullTransport);
         _handshakeSentUs = nowUs;
         _initiationPathsPending = AllPathsMask;
     }

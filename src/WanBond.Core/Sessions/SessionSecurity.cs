@@ -29,6 +29,15 @@ public sealed class SessionSecurity
     public RekeyPolicy Policy { get; }
 
     /// <summary>
+    /// Benchmark only: handshakes as usual (with the other prologue), then the null seal instead of
+    /// ChaCha20-Poly1305 — no confidentiality, no integrity. Set with <see cref="WithInsecureNullTransport"/>.
+    /// </summary>
+    public bool InsecureNullTransport { get; private init; }
+
+    /// <summary>The same security with the null-seal transport (benchmark only; both ends must use it).</summary>
+    public SessionSecurity WithInsecureNullTransport() => new(Local, Peer, TimestampBaseUs, Policy) { InsecureNullTransport = true };
+
+    /// <summary>
     /// The router's side: it starts every handshake.
     /// </summary>
     /// <param name="local">The router's static key pair.</param>

@@ -42,6 +42,15 @@ public abstract class DaemonConfig
 
     public required string ControlSocket { get; init; }
 
+    /// <summary>The environment variable that must be 1 before <c>insecure_null_transport</c> is accepted.</summary>
+    public const string InsecureBenchmarkVariable = "WANBOND_INSECURE_BENCHMARK";
+
+    /// <summary>
+    /// Benchmark only: the tunnel's datagrams use the null seal (no encryption, no authentication) after an
+    /// ordinary handshake. Accepted only with <see cref="InsecureBenchmarkVariable"/>=1 in the environment.
+    /// </summary>
+    public bool InsecureNullTransport { get; init; }
+
     public int MaxDatagramSize => Mtu - OuterOverhead;
 
     public SessionOptions SessionOptions(int pathCount) => new()
@@ -78,6 +87,24 @@ public abstract class DaemonConfig
         var address6 = t.GetPrefix("address6", null, ipv6: true);
         t.RejectUnknown();
         return (name, address, address6);
+    }
+
+    /// <summary>
+    /// <c>insecure_null_transport</c>: refused (a configuration error) unless the environment explicitly asks for an
+    /// insecure benchmark, so a copied benchmark file can never turn encryption off in production by accident.
+    /// </summary>
+    internal static bool ReadInsecureNullTransport(YamlSection root, Func<string, string?>? environment)
+    {
+        if (!root.GetBool("insecure_null_transport", false))
+        {
+            return false;
+        }
+        var value = (environment ?? Environment.GetEnvironmentVariable)(InsecureBenchmarkVariable);
+        if (value != "1")
+        {
+            throw root.Error("insecure_null_transport", $"turns off the tunnel's encryption and authentication and is for forwarding benchmarks only; refused unless the environment has {InsecureBenchmarkVariable}=1 (remove this line in production)");
+        }
+        return true;
     }
 
     internal static int ReadMtu(YamlSection root) => root.GetInt("mtu", 1500, 576 + OuterOverhead + 64, 9000);
@@ -165,9 +192,15 @@ public sealed class RouterConfig : DaemonConfig
 
     public int RestartAfterSeconds { get; init; } = 20;
 
+    /// <summary>When <see cref="ProxyHost"/> is a name: how often it is resolved again while the tunnel runs.</summary>
+    public int ProxyResolveIntervalSeconds { get; init; } = 300;
+
+    /// <summary><see cref="ProxyHost"/> is a name (not an address literal): it is resolved at start and again while running.</summary>
+    public bool ProxyIsName => !IPAddress.TryParse(ProxyHost, out _);
+
     public static RouterConfig Load(string file) => Parse(file, ReadFile(file));
 
-    public static RouterConfig Parse(string file, string text)
+    public static RouterConfig Parse(string file, string text, Func<string, string?>? environment = null)
     {
         var root = YamlSection.Load(file, text);
         var proxy = root.GetRequiredString("proxy", "the proxy's address as HOST or HOST:PORT (e.g. vps.example.com:7700)");
@@ -250,7 +283,9 @@ public sealed class RouterConfig : DaemonConfig
             RoutingTable = table,
             RulePriority = priority,
             RestartAfterSeconds = root.GetInt("restart_after_s", 20, 3, 3600),
+            ProxyResolveIntervalSeconds = root.GetInt("proxy_resolve_interval_s", 300, 1, 86400),
             ControlSocket = ReadControlSocket(root, "/run/wanbond/router.sock"),
+            InsecureNullTransport = ReadInsecureNullTransport(root, environment),
         };
         root.RejectUnknown();
         return config;
@@ -352,7 +387,7 @@ public sealed class ProxyConfig : DaemonConfig
 
     public static ProxyConfig Load(string file) => Parse(file, ReadFile(file));
 
-    public static ProxyConfig Parse(string file, string text)
+    public static ProxyConfig Parse(string file, string text, Func<string, string?>? environment = null)
     {
         var root = YamlSection.Load(file, text);
         var keyFile = ReadKeyFile(root, "/etc/wanbond/proxy.key");
@@ -380,6 +415,7 @@ public sealed class ProxyConfig : DaemonConfig
             MssClamp = root.GetBool("mss_clamp", true),
             SessionIdleTimeoutSeconds = root.GetInt("session_idle_timeout_s", 120, 5, 86400),
             ControlSocket = ReadControlSocket(root, "/run/wanbond/proxy.sock"),
+            InsecureNullTransport = ReadInsecureNullTransport(root, environment),
         };
         root.RejectUnknown();
         return config;

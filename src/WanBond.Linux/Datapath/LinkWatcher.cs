@@ -94,6 +94,10 @@ public sealed class LinkWatcher : IDisposable
                 try
                 {
                     _sockets[i].Reopen();
+                    if (!initial)
+                    {
+                        _network.KeepAcceptingRouterAdvertisements(name); // a re-created interface starts from the defaults
+                    }
                 }
                 catch (Exception e)
                 {

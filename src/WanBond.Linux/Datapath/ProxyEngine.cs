@@ -39,7 +39,10 @@ public sealed class ProxyEngine : EngineLoop
     private readonly SecurityStatus _ended = new(); // counters of sessions that ended
     private long _lastSweepUs;
 
-    public ProxyEngine(SessionOptions options, TunDevice tun, FileDescriptor socket, long idleTimeoutUs, StaticKeyPair key, IReadOnlyList<PeerConfig> peers, ILogger log)
+    private readonly bool _insecureNullTransport;
+
+    /// <param name="insecureNullTransport">Benchmark only: the null seal after the handshake (both ends must agree).</param>
+    public ProxyEngine(SessionOptions options, TunDevice tun, FileDescriptor socket, long idleTimeoutUs, StaticKeyPair key, IReadOnlyList<PeerConfig> peers, ILogger log, bool insecureNullTransport = false)
         : base("engine", log)
     {
         ArgumentNullException.ThrowIfNull(peers);
@@ -47,7 +50,8 @@ public sealed class ProxyEngine : EngineLoop
         _tun = tun;
         _socket = socket;
         _idleTimeoutUs = idleTimeoutUs;
-        _responder = new HandshakeResponder(key);
+        _insecureNullTransport = insecureNullTransport;
+        _responder = new HandshakeResponder(key, insecureNullTransport);
         foreach (var p in peers)
         {
             _peers.Add(p.PublicKey, new ProxyPeer(p.Name, p.AllowedIps.Select(AllowedPrefix.From).ToArray()));
@@ -402,7 +406,7 @@ public sealed class ProxyEngine : EngineLoop
             UptimeSeconds = (nowUs - StartedUs) / 1e6,
             InboxDropped = Inbox.Dropped,
             TunWriteErrors = _tun.WriteErrors,
-            Unencrypted = false,
+            Unencrypted = _insecureNullTransport,
         };
         var security = new SecurityStatus
         {

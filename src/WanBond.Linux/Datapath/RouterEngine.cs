@@ -28,18 +28,23 @@ public sealed class RouterEngine : EngineLoop
     private readonly StaticPublicKey _proxyKey;
     private readonly byte[] _out = new byte[PacketBuffer.Capacity];
     private readonly byte[] _inner = new byte[PacketBuffer.Capacity];
+    private readonly bool _insecureNullTransport;
     private InetSocketAddress _proxy;
+    private System.Net.IPEndPoint? _newProxy;
     private Session _session;
     private long _lastReceiveUs;
+    private long _lastSilenceSignalUs;
     private long _establishedAtUs = -1;
     private readonly SecurityStatus _ended = new(); // counters of sessions replaced
 
     /// <param name="restartAfterUs">With every path silent this long, the session starts over (the proxy may have restarted and forgotten it).</param>
-    public RouterEngine(SessionOptions options, TunDevice tun, LinkSocket[] links, InetSocketAddress proxy, long restartAfterUs, StaticKeyPair key, StaticPublicKey proxyKey, ILogger log)
+    /// <param name="insecureNullTransport">Benchmark only: the null seal after the handshake (both ends must agree).</param>
+    public RouterEngine(SessionOptions options, TunDevice tun, LinkSocket[] links, InetSocketAddress proxy, long restartAfterUs, StaticKeyPair key, StaticPublicKey proxyKey, ILogger log, bool insecureNullTransport = false)
         : base("engine", log)
     {
         ArgumentNullException.ThrowIfNull(key);
         _key = key;
+        _insecureNullTransport = insecureNullTransport;
         _proxyKey = proxyKey;
         _options = options;
         _tun = tun;
@@ -83,11 +88,25 @@ public sealed class RouterEngine : EngineLoop
         Wake();
     }
 
+    /// <summary>
+    /// Called on the engine thread when nothing has come from the proxy on any link for the restart interval
+    /// (the daemon resolves the proxy's name again: a VPS that moved looks exactly like this).
+    /// </summary>
+    public Action? ProxySilent { get; set; }
+
+    /// <summary>The proxy moved (its name resolves to a new address): the engine opens a new session there. Any thread.</summary>
+    public void SetProxy(System.Net.IPEndPoint proxy)
+    {
+        Volatile.Write(ref _newProxy, proxy);
+        Wake();
+    }
+
     private Session NewSession(long nowUs)
     {
         // Initiation timestamps start at the wall clock so they keep increasing across restarts (the proxy refuses older ones).
         var wallClockUs = (ulong)((DateTime.UtcNow - DateTime.UnixEpoch).Ticks / 10);
-        var s = new Session(_options, SessionSecurity.ForInitiator(_key, _proxyKey, wallClockUs), SessionRole.Initiator, nowUs);
+        var security = SessionSecurity.ForInitiator(_key, _proxyKey, wallClockUs);
+        var s = new Session(_options, _insecureNullTransport ? security.WithInsecureNullTransport() : security, SessionRole.Initiator, nowUs);
         for (var i = 0; i < _appliedUp.Length; i++)
         {
             _appliedUp[i] = true;
@@ -118,6 +137,19 @@ public sealed class RouterEngine : EngineLoop
                 _appliedUp[i] = up;
                 _session.SetPathUp(i, up, nowUs);
             }
+        }
+        if (Interlocked.Exchange(ref _newProxy, null) is { } moved)
+        {
+            _proxy = InetSocketAddress.From(moved);
+            Log.LogInformation("proxy address now {Proxy}: starting a new session there", moved);
+            _session.ReleaseKeys();
+            _session = NewSession(nowUs);
+            _lastReceiveUs = nowUs;
+        }
+        if (nowUs - _lastReceiveUs > _restartAfterUs && nowUs - _lastSilenceSignalUs > _restartAfterUs)
+        {
+            _lastSilenceSignalUs = nowUs;
+            ProxySilent?.Invoke();
         }
         if (nowUs - _lastReceiveUs > _restartAfterUs && _session.IsEstablished)
         {
@@ -191,7 +223,7 @@ public sealed class RouterEngine : EngineLoop
             InboxDropped = Inbox.Dropped,
             TunWriteErrors = _tun.WriteErrors,
             Sessions = [session],
-            Unencrypted = false,
+            Unencrypted = _insecureNullTransport,
             Security = SecurityOf(s).Plus(_ended),
         };
     }

@@ -4,7 +4,7 @@ using WanBond.Linux.Native;
 namespace WanBond.Linux.Datapath;
 
 /// <summary>
-/// Merges consecutive IPv4 TCP segments of one flow into one super-packet with a virtio_net_hdr asking
+/// Merges consecutive IPv4 or IPv6 TCP segments of one flow into one super-packet with a virtio_net_hdr asking
 /// for TCP segmentation (GSO), so a TUN with IFF_VNET_HDR takes a burst of segments in one write and the
 /// kernel carries it through forwarding, NAT and veth as one packet — as GRO would on a NIC (and as
 /// wireguard-go does). Segments merge when they are contiguous in sequence, carry only ACK (PSH ends a
@@ -13,7 +13,7 @@ namespace WanBond.Linux.Datapath;
 /// </summary>
 public sealed class TcpCoalescer
 {
-    /// <summary>Largest IPv4 packet: a super-packet never grows past it.</summary>
+    /// <summary>Largest IPv4 packet: a super-packet never grows past it (nor an IPv6 one past 40 + 65535).</summary>
     public const int MaxPacket = 65535;
 
     private const int H = TunSyscalls.VnetHeaderSize;
@@ -24,6 +24,7 @@ public sealed class TcpCoalescer
     private readonly Func<ReadOnlyMemory<byte>, int> _write;
     private int _length;        // bytes of IP packet in _buffer after the header (0: nothing held)
     private int _headerLength;  // IP + TCP header bytes
+    private int _ipLength;      // 20 (IPv4) or 40 (IPv6)
     private int _segment;       // payload bytes of the first segment (the GSO size)
     private int _count;
     private uint _nextSeq;
@@ -43,23 +44,23 @@ public sealed class TcpCoalescer
     /// <summary>Takes one packet: merged into the run held, or starts a new one, or is written at once.</summary>
     public void Add(ReadOnlySpan<byte> packet)
     {
-        var payload = TcpPayload(packet, out var headerLength);
+        var payload = TcpPayload(packet, out var ipLength, out var headerLength);
         if (payload <= 0)
         {
             Flush();
             WritePlain(packet);
             return;
         }
-        if (_length > 0 && CanAppend(packet, headerLength, payload))
+        if (_length > 0 && CanAppend(packet, ipLength, headerLength, payload))
         {
             packet[headerLength..].CopyTo(_buffer.AsSpan(H + _length));
             _length += payload;
             _count++;
             _nextSeq += (uint)payload;
-            var flags = packet[20 + 13];
+            var flags = packet[ipLength + 13];
             if (payload < _segment || (flags & TcpPsh) != 0)
             {
-                _buffer[H + 20 + 13] |= (byte)(flags & TcpPsh);
+                _buffer[H + ipLength + 13] |= (byte)(flags & TcpPsh);
                 _closed = true;
             }
             return;
@@ -67,11 +68,12 @@ public sealed class TcpCoalescer
         Flush();
         packet.CopyTo(_buffer.AsSpan(H));
         _length = packet.Length;
+        _ipLength = ipLength;
         _headerLength = headerLength;
         _segment = payload;
         _count = 1;
-        _nextSeq = BinaryPrimitives.ReadUInt32BigEndian(packet[24..]) + (uint)payload;
-        _closed = (packet[20 + 13] & TcpPsh) != 0;
+        _nextSeq = BinaryPrimitives.ReadUInt32BigEndian(packet[(ipLength + 4)..]) + (uint)payload;
+        _closed = (packet[ipLength + 13] & TcpPsh) != 0;
     }
 
     /// <summary>Writes the run held, if any.</summary>
@@ -86,19 +88,28 @@ public sealed class TcpCoalescer
         if (_count > 1)
         {
             var ip = _buffer.AsSpan(H, _length);
-            BinaryPrimitives.WriteUInt16BigEndian(ip[2..], (ushort)_length);
-            ip[10] = 0;
-            ip[11] = 0;
-            BinaryPrimitives.WriteUInt16BigEndian(ip[10..], (ushort)~Fold(Sum(ip[..20], 0)));
+            var tcpLength = _length - _ipLength;
+            uint pseudo;
+            if (_ipLength == 20)
+            {
+                BinaryPrimitives.WriteUInt16BigEndian(ip[2..], (ushort)_length);
+                ip[10] = 0;
+                ip[11] = 0;
+                BinaryPrimitives.WriteUInt16BigEndian(ip[10..], (ushort)~Fold(Sum(ip[..20], 0)));
+                pseudo = Sum(ip.Slice(12, 8), 0) + 6u + (uint)tcpLength;
+            }
+            else
+            {
+                BinaryPrimitives.WriteUInt16BigEndian(ip[4..], (ushort)tcpLength);
+                pseudo = Sum(ip.Slice(8, 32), 0) + 6u + (uint)tcpLength;
+            }
             // CHECKSUM_PARTIAL: the TCP checksum field holds the pseudo-header sum; the kernel completes it per segment.
-            var tcpLength = _length - 20;
-            var pseudo = Sum(ip.Slice(12, 8), 0) + 6u + (uint)tcpLength;
-            BinaryPrimitives.WriteUInt16BigEndian(ip[(20 + 16)..], Fold(pseudo));
+            BinaryPrimitives.WriteUInt16BigEndian(ip[(_ipLength + 16)..], Fold(pseudo));
             header[0] = 1;                                                     // VIRTIO_NET_HDR_F_NEEDS_CSUM
-            header[1] = 1;                                                     // VIRTIO_NET_HDR_GSO_TCPV4
+            header[1] = _ipLength == 20 ? (byte)1 : (byte)4;                   // VIRTIO_NET_HDR_GSO_TCPV4 / TCPV6
             BinaryPrimitives.WriteUInt16LittleEndian(header[2..], (ushort)_headerLength);
             BinaryPrimitives.WriteUInt16LittleEndian(header[4..], (ushort)_segment);
-            BinaryPrimitives.WriteUInt16LittleEndian(header[6..], 20);         // csum_start: the TCP header
+            BinaryPrimitives.WriteUInt16LittleEndian(header[6..], (ushort)_ipLength); // csum_start: the TCP header
             BinaryPrimitives.WriteUInt16LittleEndian(header[8..], 16);         // csum_offset: its checksum field
             Merged++;
         }
@@ -125,40 +136,60 @@ public sealed class TcpCoalescer
         }
     }
 
-    /// <summary>TCP payload bytes of a mergeable IPv4 segment (no IP options, not a fragment, only ACK/PSH), else 0.</summary>
-    private static int TcpPayload(ReadOnlySpan<byte> p, out int headerLength)
+    /// <summary>
+    /// TCP payload bytes of a mergeable segment, else 0: IPv4 without options and not a fragment, or IPv6 with TCP
+    /// as its next header (no extension headers); only ACK/PSH set.
+    /// </summary>
+    private static int TcpPayload(ReadOnlySpan<byte> p, out int ipLength, out int headerLength)
     {
         headerLength = 0;
-        if (p.Length < 40 || p[0] != 0x45 || p[9] != 6 || (p[6] & 0x3F) != 0 || p[7] != 0 || BinaryPrimitives.ReadUInt16BigEndian(p[2..]) != p.Length)
+        if (p.Length >= 60 && p[0] >> 4 == 6)
+        {
+            ipLength = 40;
+            if (p[6] != 6 || BinaryPrimitives.ReadUInt16BigEndian(p[4..]) != p.Length - 40)
+            {
+                return 0;
+            }
+        }
+        else
+        {
+            ipLength = 20;
+            if (p.Length < 40 || p[0] != 0x45 || p[9] != 6 || (p[6] & 0x3F) != 0 || p[7] != 0 || BinaryPrimitives.ReadUInt16BigEndian(p[2..]) != p.Length)
+            {
+                return 0;
+            }
+        }
+        var tcpHeader = (p[ipLength + 12] >> 4) * 4;
+        var flags = p[ipLength + 13];
+        if (tcpHeader < 20 || ipLength + tcpHeader >= p.Length || (flags & ~(TcpAck | TcpPsh)) != 0 || (flags & TcpAck) == 0)
         {
             return 0;
         }
-        var tcpHeader = (p[20 + 12] >> 4) * 4;
-        var flags = p[20 + 13];
-        if (tcpHeader < 20 || 20 + tcpHeader >= p.Length || (flags & ~(TcpAck | TcpPsh)) != 0 || (flags & TcpAck) == 0)
-        {
-            return 0;
-        }
-        headerLength = 20 + tcpHeader;
+        headerLength = ipLength + tcpHeader;
         return p.Length - headerLength;
     }
 
-    private bool CanAppend(ReadOnlySpan<byte> p, int headerLength, int payload)
+    private bool CanAppend(ReadOnlySpan<byte> p, int ipLength, int headerLength, int payload)
     {
-        if (_closed || headerLength != _headerLength || payload > _segment || _length + payload > MaxPacket)
+        if (_closed || ipLength != _ipLength || headerLength != _headerLength || payload > _segment || _length + payload > MaxPacket)
         {
             return false;
         }
         var held = _buffer.AsSpan(H, _headerLength);
-        // IP: version..TOS, flags..addresses (not length, id, checksum). TCP: ports; ack..window; options (not seq, checksum, urgent).
-        return p[..2].SequenceEqual(held[..2])
-            && p[6..10].SequenceEqual(held[6..10])
-            && p[12..24].SequenceEqual(held[12..24])
-            && BinaryPrimitives.ReadUInt32BigEndian(p[24..]) == _nextSeq
-            && p[28..33].SequenceEqual(held[28..33])
-            && (p[33] & ~TcpPsh) == (held[33] & ~TcpPsh)
-            && p[34..36].SequenceEqual(held[34..36])
-            && p[40..headerLength].SequenceEqual(held[40..headerLength]);
+        bool sameIp = ipLength == 20
+            // IPv4: version..TOS, flags..addresses (not length, id, checksum).
+            ? p[..2].SequenceEqual(held[..2]) && p[6..10].SequenceEqual(held[6..10]) && p[12..20].SequenceEqual(held[12..20])
+            // IPv6: version, traffic class, flow label; next header, hop limit, addresses (not the payload length).
+            : p[..4].SequenceEqual(held[..4]) && p[6..40].SequenceEqual(held[6..40]);
+        var t = ipLength;
+        // TCP: ports; ack..window; options (not seq, checksum, urgent).
+        return sameIp
+            && p[t..(t + 4)].SequenceEqual(held[t..(t + 4)])
+            && BinaryPrimitives.ReadUInt32BigEndian(p[(t + 4)..]) == _nextSeq
+            && p[(t + 8)..(t + 13)].SequenceEqual(held[(t + 8)..(t + 13)])
+            && (p[t + 13] & ~TcpPsh) == (held[t + 13] & ~TcpPsh)
+            && p[(t + 14)..(t + 16)].SequenceEqual(held[(t + 14)..(t + 16)])
+            && p[(t + 20)..headerLength].SequenceEqual(held[(t + 20)..headerLength]);
     }
 
     private static uint Sum(ReadOnlySpan<byte> data, uint sum)

@@ -27,12 +27,15 @@ public sealed class RouterNetwork
     private readonly CommandRunner _runner;
     private readonly SysctlState _sysctl;
     private readonly string _family;
+    private readonly string _sysctlRoot;
+    private volatile bool _keepAcceptingRa;
 
     public RouterNetwork(RouterConfig config, CommandRunner runner, bool proxyIsIPv6, string stateDirectory = "/run/wanbond", string sysctlRoot = "/proc/sys")
     {
         _config = config;
         _runner = runner;
         _family = proxyIsIPv6 ? "-6" : "-4";
+        _sysctlRoot = sysctlRoot;
         _sysctl = new SysctlState(Path.Combine(stateDirectory, "router.sysctl"), sysctlRoot);
     }
 
@@ -79,6 +82,13 @@ public sealed class RouterNetwork
                 if (_config.TunnelAddress6 is not null)
                 {
                     _sysctl.Set("net/ipv6/conf/all/forwarding", "1");
+                    // The links reach the proxy over IPv6: their addresses and default routes usually come from router
+                    // advertisements, which Linux ignores on a forwarding interface unless accept_ra is 2.
+                    _keepAcceptingRa = _family == "-6";
+                    foreach (var link in _config.Links)
+                    {
+                        KeepAcceptingRouterAdvertisements(link.Interface);
+                    }
                 }
             }
         }
@@ -86,6 +96,31 @@ public sealed class RouterNetwork
         {
             Cleanup(tunnelName: null);
             throw;
+        }
+    }
+
+    /// <summary>
+    /// With IPv6 forwarding on and the proxy reached over IPv6: accept_ra 1 → 2 on the link's interface (saved and
+    /// restored like the other settings), so the link keeps its RA-learned address and default route. Called at
+    /// set-up and whenever the interface (re)appears. Does nothing otherwise, or when the interface is absent.
+    /// </summary>
+    public void KeepAcceptingRouterAdvertisements(string interfaceName)
+    {
+        if (!_keepAcceptingRa)
+        {
+            return;
+        }
+        var key = $"net/ipv6/conf/{interfaceName}/accept_ra";
+        try
+        {
+            if (File.ReadAllText(Path.Combine(_sysctlRoot, key)).Trim() == "1")
+            {
+                _sysctl.Set(key, "2");
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // interface absent (or without IPv6): it gets the setting when it appears
         }
     }
 

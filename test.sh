@@ -15,6 +15,7 @@ command -v bc >/dev/null 2>&1 || packages+=(bc)
 command -v ethtool >/dev/null 2>&1 || packages+=(ethtool)
 command -v ping >/dev/null 2>&1 || packages+=(iputils-ping)
 command -v mptcpize >/dev/null 2>&1 || packages+=(mptcpize)
+command -v afl-fuzz >/dev/null 2>&1 || packages+=(afl++)
 if [ ${#packages[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "test.sh: installing ${packages[*]}" >&2
@@ -39,8 +40,21 @@ trap 'rm -f "$log"' EXIT
 status=0
 dotnet test WanBond.sln -c Release --no-build --verbosity quiet 2>&1 | tee "$log" || status=$?
 
+# A short real fuzzing run (AFL++ through SharpFuzz, fuzz/run) of each target: the datagram parser and the
+# handshake. Counted as one test per target: passed when nothing crashed.
+fuzz_pass=0 fuzz_fail=0 fuzz_skip=0
+if command -v afl-fuzz >/dev/null 2>&1; then
+  fuzz_status=0
+  fuzz/run "${WANBOND_FUZZ_SECONDS:-10}" all || fuzz_status=$?
+  if [ $fuzz_status -eq 0 ]; then fuzz_pass=2; else fuzz_fail=2; status=1; fi
+else
+  echo "test.sh: skipped the AFL++ fuzz run: afl-fuzz is missing (apt-get install afl++, as root test.sh does it)" >&2
+  fuzz_skip=2
+fi
+
 # Sum the per-assembly lines ("Passed!  - Failed: 0, Passed: 38, Skipped: 0, Total: 38, ...").
-awk '
+awk -v fp="$fuzz_pass" -v ff="$fuzz_fail" -v fs="$fuzz_skip" '
+  BEGIN { p = fp; f = ff; s = fs }
   /(Passed|Failed)! +- +Failed:/ {
     for (i = 1; i <= NF; i++) {
       if ($i == "Failed:")  { f += $(i+1) + 0 }

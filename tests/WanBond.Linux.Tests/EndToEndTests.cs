@@ -56,7 +56,7 @@ public sealed partial class EndToEndTests
         var iperf = bed.Start("srv", "iperf3.log", "iperf3", "-s");
 
         // The session comes up.
-        var status = WaitFor(() => Status(bed, "router"), s => s.GetProperty("sessions")[0].GetProperty("established").GetBoolean(), TimeSpan.FromSeconds(30), "router session established");
+        var status = NamespaceTestbed.WaitFor(() => bed.Status("router"), s => s.GetProperty("sessions")[0].GetProperty("established").GetBoolean(), TimeSpan.FromSeconds(30), "router session established");
         Assert.DoesNotContain("UNENCRYPTED", NamespaceTestbed.TryRun("dotnet", NamespaceTestbed.CliDll, "status", "--socket", $"{bed.RunDirectory}/router.sock").Output, StringComparison.Ordinal);
         var links = status.GetProperty("sessions")[0].GetProperty("links").EnumerateArray().Select(l => l.GetProperty("name").GetString()).ToList();
         Assert.Equal(["wan0", "wan1"], links);
@@ -102,10 +102,10 @@ public sealed partial class EndToEndTests
         cut.Join();
         _out.WriteLine($"iperf3 with wan1 cut after 2 s: {during.Received} bytes, {during.Mbps:F0} Mbit/s");
         Assert.True(during.Received > 0 && during.Received >= during.Sent * 9 / 10, $"received {during.Received} of {during.Sent} bytes");
-        var afterCut = Status(bed, "router");
+        var afterCut = bed.Status("router");
         var wan1 = afterCut.GetProperty("sessions")[0].GetProperty("links")[1];
         Assert.NotEqual("up", wan1.GetProperty("state").GetString());
-        var proxyStatus = Status(bed, "proxy");
+        var proxyStatus = bed.Status("proxy");
         Assert.Equal(2, proxyStatus.GetProperty("sessions")[0].GetProperty("links").GetArrayLength());
 
         // The link returns with a new address (a modem reconnect with DHCP): it rejoins without a restart.
@@ -113,14 +113,14 @@ public sealed partial class EndToEndTests
         bed.In("rtr", Short, "ip", "addr", "add", "10.201.1.3/24", "dev", "wan1");
         bed.In("rtr", Short, "ip", "link", "set", "wan1", "up");
         bed.In("rtr", Short, "ip", "route", "replace", "default", "via", "10.201.1.1", "dev", "wan1", "metric", "101");
-        WaitFor(() => Status(bed, "router"), s =>
+        NamespaceTestbed.WaitFor(() => bed.Status("router"), s =>
         {
             var l = s.GetProperty("sessions")[0].GetProperty("links")[1];
             return l.GetProperty("state").GetString() == "up" && l.GetProperty("address").GetString() == "10.201.1.3";
         }, TimeSpan.FromSeconds(15), "wan1 back up with its new address");
         var rejoined = Iperf(bed, ["-R"], "-t", "2");
         Assert.True(rejoined.Received > 0);
-        var proxyPaths = Status(bed, "proxy").GetProperty("sessions")[0].GetProperty("links");
+        var proxyPaths = bed.Status("proxy").GetProperty("sessions")[0].GetProperty("links");
         Assert.Equal("up", proxyPaths[1].GetProperty("state").GetString());
 
         // The human-readable status names both links too.
@@ -166,14 +166,14 @@ public sealed partial class EndToEndTests
         var forward = bed.In("rtr", Short, "cat", "/proc/sys/net/ipv4/ip_forward").Output.Trim();
 
         var first = bed.Start("rtr", "router1.log", "dotnet", NamespaceTestbed.CliDll, "router", "--config", routerYml);
-        WaitFor(() => Status(bed, "router"), _ => true, TimeSpan.FromSeconds(20), "router status");
+        NamespaceTestbed.WaitFor(() => bed.Status("router"), _ => true, TimeSpan.FromSeconds(20), "router status");
         first.Kill(); // SIGKILL: no cleanup runs
         first.WaitForExit(10_000);
         Assert.Contains("lookup 7700", bed.In("rtr", Short, "ip", "-4", "rule", "show").Output, StringComparison.Ordinal);
         Assert.Contains("wanbond", bed.In("rtr", Short, "nft", "list", "tables").Output, StringComparison.Ordinal);
 
         var second = bed.Start("rtr", "router2.log", "dotnet", NamespaceTestbed.CliDll, "router", "--config", routerYml);
-        WaitFor(() => Status(bed, "router"), _ => true, TimeSpan.FromSeconds(20), "router status after restart");
+        NamespaceTestbed.WaitFor(() => bed.Status("router"), _ => true, TimeSpan.FromSeconds(20), "router status after restart");
         var during = bed.In("rtr", Short, "ip", "-4", "rule", "show").Output;
         Assert.Single(Regex.Matches(during, "lookup 7700\\b"));
         NamespaceTestbed.Terminate(second);
@@ -232,16 +232,16 @@ public sealed partial class EndToEndTests
             var (strangerYml, proxyYml) = WriteConfigs(bed, "wan0", "stranger", extraPeers: [otherKey.PublicKey], routerIsPeer: false);
             var proxy = bed.Start("prx", "proxy.log", "dotnet", NamespaceTestbed.CliDll, "proxy", "--config", proxyYml);
             var stranger = bed.Start("rtr", "router.log", "dotnet", NamespaceTestbed.CliDll, "router", "--config", strangerYml);
-            WaitFor(() => Status(bed, "router"), _ => true, TimeSpan.FromSeconds(20), "router status");
+            NamespaceTestbed.WaitFor(() => bed.Status("router"), _ => true, TimeSpan.FromSeconds(20), "router status");
             Thread.Sleep(4000); // several handshake attempts (one a second)
-            Assert.False(Status(bed, "router").GetProperty("sessions")[0].GetProperty("established").GetBoolean(), "a router with an unknown key must not get a session");
-            Assert.Equal(0, Status(bed, "proxy").GetProperty("sessions").GetArrayLength());
+            Assert.False(bed.Status("router").GetProperty("sessions")[0].GetProperty("established").GetBoolean(), "a router with an unknown key must not get a session");
+            Assert.Equal(0, bed.Status("proxy").GetProperty("sessions").GetArrayLength());
             NamespaceTestbed.Terminate(stranger);
             Assert.True(stranger.WaitForExit(20_000));
 
             // The configured router (the proxy's other peer) gets in and carries traffic.
             var other = bed.Start("rtr", "router2.log", "dotnet", NamespaceTestbed.CliDll, "router", "--config", otherYml);
-            WaitFor(() => Status(bed, "router"), s => s.GetProperty("sessions")[0].GetProperty("established").GetBoolean(), TimeSpan.FromSeconds(30), "configured router established");
+            NamespaceTestbed.WaitFor(() => bed.Status("router"), s => s.GetProperty("sessions")[0].GetProperty("established").GetBoolean(), TimeSpan.FromSeconds(30), "configured router established");
             var reply = NetnsSockets.InNamespace(bed.Ns("lan"), () =>
             {
                 using var ping = new System.Net.NetworkInformation.Ping();
@@ -320,9 +320,9 @@ public sealed partial class EndToEndTests
             var proxy = bed.Start("prx", "proxy.log", "dotnet", NamespaceTestbed.CliDll, "proxy", "--config", proxyYml);
             var router1 = bed.Start("rtr", "router.log", "dotnet", NamespaceTestbed.CliDll, "router", "--config", firstYml);
             var router2 = bed.Start("rtr2", "router2.log", "dotnet", NamespaceTestbed.CliDll, "router", "--config", secondYml);
-            WaitFor(() => Status(bed, "router"), s => s.GetProperty("sessions")[0].GetProperty("established").GetBoolean(), TimeSpan.FromSeconds(30), "first router established");
-            WaitFor(() => Status(bed, "router2"), s => s.GetProperty("sessions")[0].GetProperty("established").GetBoolean(), TimeSpan.FromSeconds(30), "second router established");
-            Assert.Equal(2, Status(bed, "proxy").GetProperty("sessions").GetArrayLength());
+            NamespaceTestbed.WaitFor(() => bed.Status("router"), s => s.GetProperty("sessions")[0].GetProperty("established").GetBoolean(), TimeSpan.FromSeconds(30), "first router established");
+            NamespaceTestbed.WaitFor(() => bed.Status("router2"), s => s.GetProperty("sessions")[0].GetProperty("established").GetBoolean(), TimeSpan.FromSeconds(30), "second router established");
+            Assert.Equal(2, bed.Status("proxy").GetProperty("sessions").GetArrayLength());
 
             // Both reach the internet host through their own tunnel, interleaved: each reply goes back to its own router.
             for (var i = 0; i < 3; i++)
@@ -408,12 +408,12 @@ public sealed partial class EndToEndTests
         var before = NetworkState(bed);
         var proxy = bed.Start("prx", "proxy.log", "dotnet", NamespaceTestbed.CliDll, "proxy", "--config", proxyYml);
         var router = bed.Start("rtr", "router.log", "dotnet", NamespaceTestbed.CliDll, "router", "--config", routerYml);
-        var status = WaitFor(() => Status(bed, "router"), s => s.GetProperty("sessions")[0].GetProperty("established").GetBoolean(), TimeSpan.FromSeconds(30), "router session established over IPv6");
+        var status = NamespaceTestbed.WaitFor(() => bed.Status("router"), s => s.GetProperty("sessions")[0].GetProperty("established").GetBoolean(), TimeSpan.FromSeconds(30), "router session established over IPv6");
         var links = status.GetProperty("sessions")[0].GetProperty("links");
         Assert.Equal("fd20:1::2", links[0].GetProperty("address").GetString());
         Assert.Equal("fd20:1:1::2", links[1].GetProperty("address").GetString());
         // The proxy sees each path arrive from its modem's IPv6 address (the modems masquerade).
-        var proxyPaths = WaitFor(() => Status(bed, "proxy"), s => s.GetProperty("sessions")[0].GetProperty("links").EnumerateArray().All(l => l.GetProperty("address").GetString() is not null), TimeSpan.FromSeconds(10), "both paths seen by the proxy")
+        var proxyPaths = NamespaceTestbed.WaitFor(() => bed.Status("proxy"), s => s.GetProperty("sessions")[0].GetProperty("links").EnumerateArray().All(l => l.GetProperty("address").GetString() is not null), TimeSpan.FromSeconds(10), "both paths seen by the proxy")
             .GetProperty("sessions")[0].GetProperty("links");
         Assert.StartsWith("[fd20:2::2]:", proxyPaths[0].GetProperty("address").GetString(), StringComparison.Ordinal);
         Assert.StartsWith("[fd20:2:1::2]:", proxyPaths[1].GetProperty("address").GetString(), StringComparison.Ordinal);
@@ -494,8 +494,8 @@ public sealed partial class EndToEndTests
             var proxy = bed.Start("prx", "proxy.log", "dotnet", NamespaceTestbed.CliDll, "proxy", "--config", proxyYml);
             var router = bed.Start("rtr", "router.log", "dotnet", NamespaceTestbed.CliDll, "router", "--config", routerYml);
             var iperf = bed.Start("srv", "iperf3.log", "iperf3", "-s");
-            WaitFor(() => Status(bed, "router"), s => s.GetProperty("sessions")[0].GetProperty("established").GetBoolean(), TimeSpan.FromSeconds(30), "router session established");
-            WaitFor(() => Status(bed, "router"), s => s.GetProperty("sessions")[0].GetProperty("links").EnumerateArray().All(l => l.GetProperty("state").GetString() == "up"), TimeSpan.FromSeconds(10), "both links up");
+            NamespaceTestbed.WaitFor(() => bed.Status("router"), s => s.GetProperty("sessions")[0].GetProperty("established").GetBoolean(), TimeSpan.FromSeconds(30), "router session established");
+            NamespaceTestbed.WaitFor(() => bed.Status("router"), s => s.GetProperty("sessions")[0].GetProperty("links").EnumerateArray().All(l => l.GetProperty("state").GetString() == "up"), TimeSpan.FromSeconds(10), "both links up");
 
             IperfResult? during = null;
             Exception? failed = null;
@@ -541,10 +541,10 @@ public sealed partial class EndToEndTests
             Assert.True(during.Value.Received > 0 && during.Value.Received >= during.Value.Sent * 9 / 10, $"received {during.Value.Received} of {during.Value.Sent} bytes");
 
             // The new interface carries tunnel traffic: the proxy's path 1 is up and the router's wan1 receives again.
-            var wan1Before = Status(bed, "router").GetProperty("sessions")[0].GetProperty("links")[1].GetProperty("bytes_received").GetInt64();
+            var wan1Before = bed.Status("router").GetProperty("sessions")[0].GetProperty("links")[1].GetProperty("bytes_received").GetInt64();
             Iperf(bed, ["-R"], "-t", "2");
-            WaitFor(() => Status(bed, "router"), s => s.GetProperty("sessions")[0].GetProperty("links")[1].GetProperty("bytes_received").GetInt64() > wan1Before + 100_000, TimeSpan.FromSeconds(5), "traffic on the re-created wan1");
-            Assert.Equal("up", Status(bed, "proxy").GetProperty("sessions")[0].GetProperty("links")[1].GetProperty("state").GetString());
+            NamespaceTestbed.WaitFor(() => bed.Status("router"), s => s.GetProperty("sessions")[0].GetProperty("links")[1].GetProperty("bytes_received").GetInt64() > wan1Before + 100_000, TimeSpan.FromSeconds(5), "traffic on the re-created wan1");
+            Assert.Equal("up", bed.Status("proxy").GetProperty("sessions")[0].GetProperty("links")[1].GetProperty("state").GetString());
 
             NamespaceTestbed.Terminate(router);
             NamespaceTestbed.Terminate(proxy);
@@ -598,7 +598,7 @@ public sealed partial class EndToEndTests
 
             // DNS comes up: the router sets up and connects.
             File.WriteAllText(hosts, "127.0.0.1 localhost\n10.205.0.1 vps.wanbond.test\n");
-            WaitFor(() => Status(bed, "router"), s => s.GetProperty("sessions")[0].GetProperty("established").GetBoolean(), TimeSpan.FromSeconds(45), "router session after the name resolved");
+            NamespaceTestbed.WaitFor(() => bed.Status("router"), s => s.GetProperty("sessions")[0].GetProperty("established").GetBoolean(), TimeSpan.FromSeconds(45), "router session after the name resolved");
             Assert.Contains("the proxy's name vps.wanbond.test resolves to 10.205.0.1", bed.Log("router.log"), StringComparison.Ordinal);
             Ping(bed, "10.203.0.2");
 
@@ -607,7 +607,7 @@ public sealed partial class EndToEndTests
             NamespaceTestbed.Run("ip", "-n", bed.Ns("prx"), "addr", "del", "10.205.0.1/32", "dev", "lo");
             var moved = DateTime.Now;
             WaitForLog(bed, "router.log", "proxy address now 10.205.0.2:7700", moved.AddSeconds(-1), TimeSpan.FromSeconds(20));
-            WaitFor(() => Status(bed, "router"), s => s.GetProperty("sessions")[0].GetProperty("established").GetBoolean(), TimeSpan.FromSeconds(20), "router session at the new address");
+            NamespaceTestbed.WaitFor(() => bed.Status("router"), s => s.GetProperty("sessions")[0].GetProperty("established").GetBoolean(), TimeSpan.FromSeconds(20), "router session at the new address");
             _out.WriteLine($"following the move took {(DateTime.Now - moved).TotalSeconds:F1} s");
             Ping(bed, "10.203.0.2");
             Assert.Equal(1, Regex.Count(bed.Log("router.log"), "router up:")); // no restart
@@ -749,39 +749,6 @@ public sealed partial class EndToEndTests
     [GeneratedRegex(@"table 77(0\d|1\d|2\d|3[0-2])\b|dev wb0")]
     private static partial Regex OwnedTable();
 
-    private static JsonElement Status(NamespaceTestbed bed, string role)
-    {
-        var (code, output, error) = NamespaceTestbed.TryRunTimed(Short, "dotnet", NamespaceTestbed.CliDll, "status", "--json", "--socket", $"{bed.RunDirectory}/{role}.sock");
-        if (code != 0)
-        {
-            throw new InvalidOperationException($"wanbond status ({role}) exited {code}: {error}");
-        }
-        using var doc = JsonDocument.Parse(output);
-        return doc.RootElement.Clone();
-    }
-
-    private static JsonElement WaitFor(Func<JsonElement> get, Func<JsonElement, bool> done, TimeSpan timeout, string what)
-    {
-        var sw = Stopwatch.StartNew();
-        Exception? last = null;
-        while (sw.Elapsed < timeout)
-        {
-            try
-            {
-                var value = get();
-                if (value.GetProperty("sessions").GetArrayLength() > 0 && done(value))
-                {
-                    return value;
-                }
-            }
-            catch (Exception e) when (e is InvalidOperationException or KeyNotFoundException or IndexOutOfRangeException)
-            {
-                last = e;
-            }
-            Thread.Sleep(300);
-        }
-        throw new TimeoutException($"no {what} within {timeout.TotalSeconds} s ({last?.Message})");
-    }
 
     private readonly record struct IperfResult(long Sent, long Received, double Mbps);
 

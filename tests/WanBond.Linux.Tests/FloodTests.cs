@@ -45,13 +45,13 @@ public sealed class FloodTests(ITestOutputHelper output)
         var (routerYml, proxyYml, routerKeyFile, proxyPublic) = WriteConfigs(bed);
         var proxy = bed.Start("prx", "proxy.log", "dotnet", NamespaceTestbed.CliDll, "proxy", "--config", proxyYml);
         var router = bed.Start("rtr", "router.log", "dotnet", NamespaceTestbed.CliDll, "router", "--config", routerYml);
-        WaitFor(() => Status(bed, "router"), s => s.GetProperty("sessions")[0].GetProperty("established").GetBoolean(), TimeSpan.FromSeconds(30), "router session");
+        NamespaceTestbed.WaitFor(() => bed.Status("router"), s => s.GetProperty("sessions")[0].GetProperty("established").GetBoolean(), TimeSpan.FromSeconds(30), "router session");
 
         // Warm up (JIT, pools, socket buffers) with real traffic, then take the proxy's memory as the baseline.
         Transfer(bed, 8L << 20);
         Thread.Sleep(1000);
         var rssBefore = RssKiB(proxy.Id);
-        var before = Status(bed, "proxy");
+        var before = bed.Status("proxy");
         var proxyIndex = before.GetProperty("sessions")[0].GetProperty("local_id").GetUInt32();
 
         var datagrams = new FloodSource(proxyIndex, proxyPublic, routerKeyFile);
@@ -105,7 +105,7 @@ public sealed class FloodTests(ITestOutputHelper output)
         Assert.Equal(System.Net.NetworkInformation.IPStatus.Success, reply.Status);
         Assert.Equal(8L << 20, Transfer(bed, 8L << 20, serverSends: true));
 
-        var after = Status(bed, "proxy");
+        var after = bed.Status("proxy");
         var (sb, sa) = (before.GetProperty("security"), after.GetProperty("security"));
         long Moved(string name, string? group = null)
         {
@@ -287,37 +287,4 @@ public sealed class FloodTests(ITestOutputHelper output)
         return (routerYml, proxyYml, routerKeyFile, proxyKey.PublicKey);
     }
 
-    private static JsonElement Status(NamespaceTestbed bed, string role)
-    {
-        var (code, output, error) = NamespaceTestbed.TryRunTimed(Short, "dotnet", NamespaceTestbed.CliDll, "status", "--json", "--socket", $"{bed.RunDirectory}/{role}.sock");
-        if (code != 0)
-        {
-            throw new InvalidOperationException($"wanbond status ({role}) exited {code}: {error}");
-        }
-        using var doc = JsonDocument.Parse(output);
-        return doc.RootElement.Clone();
-    }
-
-    private static JsonElement WaitFor(Func<JsonElement> get, Func<JsonElement, bool> done, TimeSpan timeout, string what)
-    {
-        var sw = Stopwatch.StartNew();
-        Exception? last = null;
-        while (sw.Elapsed < timeout)
-        {
-            try
-            {
-                var value = get();
-                if (value.GetProperty("sessions").GetArrayLength() > 0 && done(value))
-                {
-                    return value;
-                }
-            }
-            catch (Exception e) when (e is InvalidOperationException or KeyNotFoundException or IndexOutOfRangeException)
-            {
-                last = e;
-            }
-            Thread.Sleep(300);
-        }
-        throw new TimeoutException($"no {what} within {timeout.TotalSeconds} s ({last?.Message})");
-    }
 }

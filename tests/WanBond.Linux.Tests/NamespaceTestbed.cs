@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using System.Text.Json;
 
 namespace WanBond.Linux.Tests;
 
@@ -237,5 +238,40 @@ public sealed class NamespaceTestbed : IDisposable
         catch (IOException)
         {
         }
+    }
+    /// <summary><c>wanbond status --json</c> of the router or proxy daemon running in this testbed.</summary>
+    public JsonElement Status(string role)
+    {
+        var (code, output, error) = TryRunTimed(TimeSpan.FromSeconds(20), "dotnet", CliDll, "status", "--json", "--socket", $"{RunDirectory}/{role}.sock");
+        if (code != 0)
+        {
+            throw new InvalidOperationException($"wanbond status ({role}) exited {code}: {error}");
+        }
+        using var doc = JsonDocument.Parse(output);
+        return doc.RootElement.Clone();
+    }
+
+    /// <summary>Polls a status until it has a session and <paramref name="done"/> holds, or throws after <paramref name="timeout"/>.</summary>
+    public static JsonElement WaitFor(Func<JsonElement> get, Func<JsonElement, bool> done, TimeSpan timeout, string what)
+    {
+        var sw = Stopwatch.StartNew();
+        Exception? last = null;
+        while (sw.Elapsed < timeout)
+        {
+            try
+            {
+                var value = get();
+                if (value.GetProperty("sessions").GetArrayLength() > 0 && done(value))
+                {
+                    return value;
+                }
+            }
+            catch (Exception e) when (e is InvalidOperationException or KeyNotFoundException or IndexOutOfRangeException)
+            {
+                last = e;
+            }
+            Thread.Sleep(300);
+        }
+        throw new TimeoutException($"no {what} within {timeout.TotalSeconds} s ({last?.Message})");
     }
 }

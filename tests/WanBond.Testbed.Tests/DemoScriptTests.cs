@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using WanBond.Testbed.Topology;
 
 namespace WanBond.Testbed.Tests;
 
@@ -22,23 +22,8 @@ public class DemoScriptTests
         throw new InvalidOperationException("demo.sh not found above " + AppContext.BaseDirectory);
     }
 
-    private static (int Code, string Stdout, string Stderr) Run(string file, params string[] args)
-    {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Repo() };
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(30_000))
-        {
-            p.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{file} {string.Join(' ', args)} ran over 30 s");
-        }
-        return (p.ExitCode, stdout.Result, stderr.Result);
-    }
+    private static (int Code, string Stdout, string Stderr) Run(string file, params string[] args) =>
+        Shell.Capture(file, args, TimeSpan.FromSeconds(30), abortable: false);
 
     [Fact]
     public void Not_root_one_line_and_exit_1()

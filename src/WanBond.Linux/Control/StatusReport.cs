@@ -13,8 +13,8 @@ public sealed class StatusReport
 
     public string Tunnel { get; set; } = "";
 
-    /// <summary>True when traffic travels without encryption (never with the daemons of this version).</summary>
-    public bool Unencrypted { get; set; } = true;
+    /// <summary>True when traffic travels without encryption: only the benchmark-only <c>insecure_null_transport</c>.</summary>
+    public bool Unencrypted { get; set; }
 
     public long InboxDropped { get; set; }
 

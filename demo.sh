@@ -24,19 +24,8 @@ if [ "$(id -u)" != 0 ]; then
 fi
 command -v dotnet >/dev/null 2>&1 || { echo "demo.sh: the .NET 10 SDK (dotnet) is required" >&2; exit 2; }
 
-need=()
-command -v ip >/dev/null 2>&1 || need+=(iproute2)
-command -v iperf3 >/dev/null 2>&1 || need+=(iperf3)
-command -v ping >/dev/null 2>&1 || need+=(iputils-ping)
-command -v ethtool >/dev/null 2>&1 || need+=(ethtool)
-command -v jq >/dev/null 2>&1 || need+=(jq)
-if [ ${#need[@]} -gt 0 ]; then
-  command -v apt-get >/dev/null 2>&1 || { echo "demo.sh: missing ${need[*]} and no apt-get to install them" >&2; exit 2; }
-  echo "demo.sh: installing ${need[*]}…" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need[@]}"; } >/dev/null 2>&1 \
-    || { echo "demo.sh: apt-get could not install ${need[*]}" >&2; exit 2; }
-fi
+. scripts/lib/packages.sh
+need_packages demo.sh required ip:iproute2 iperf3:iperf3 ping:iputils-ping ethtool:ethtool jq:jq
 # Namespaces must work here (a container may forbid them): try one before building anything.
 probe="wbdemo$$"
 if ! ip netns add "$probe" 2>/dev/null; then

@@ -5,27 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-# System packages the network tests use (Debian/Ubuntu). Installed only when missing.
-packages=()
-command -v ip >/dev/null 2>&1 || packages+=(iproute2)
-command -v nft >/dev/null 2>&1 || packages+=(nftables)
-command -v iperf3 >/dev/null 2>&1 || packages+=(iperf3)
-command -v jq >/dev/null 2>&1 || packages+=(jq)
-command -v bc >/dev/null 2>&1 || packages+=(bc)
-command -v ethtool >/dev/null 2>&1 || packages+=(ethtool)
-command -v ping >/dev/null 2>&1 || packages+=(iputils-ping)
-command -v mptcpize >/dev/null 2>&1 || packages+=(mptcpize)
-command -v afl-fuzz >/dev/null 2>&1 || packages+=(afl++)
-if [ ${#packages[@]} -gt 0 ]; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "test.sh: installing ${packages[*]}" >&2
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >/dev/null
-    apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
-  else
-    echo "test.sh: missing ${packages[*]} (not root, cannot install): the tests that need them will skip" >&2
-  fi
-fi
+# System packages the network tests (and the fuzz run) use, Debian/Ubuntu: installed only when missing.
+. scripts/lib/packages.sh
+need_packages test.sh optional ip:iproute2 nft:nftables iperf3:iperf3 jq:jq bc:bc ethtool:ethtool \
+  ping:iputils-ping mptcpize:mptcpize afl-fuzz:afl++
 
 if ! command -v dotnet >/dev/null 2>&1; then
   echo "test.sh: the .NET 10 SDK (dotnet) is required" >&2

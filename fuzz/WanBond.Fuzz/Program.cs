@@ -2,12 +2,12 @@ using System.Globalization;
 using WanBond.Fuzz;
 
 // The fuzz harness' command line (fuzz/run drives it; see docs/security.md, "Hostile input"):
-//   afl TARGET                     the AFL++ entry point (SharpFuzz's fork server; reads inputs from AFL++)
+//   afl TARGET FILE                the AFL++ entry point (SharpFuzz's fork server; FILE is AFL++'s `@@`)
 //   instrument DLL...              adds SharpFuzz's coverage instrumentation to the given assemblies, in place
 //   replay TARGET PATH...          runs files or directories of inputs; exit 1 if any throws (crash reproduction)
 //   smoke TARGET CORPUS N [SEED]   engine-free: the corpus, then N mutated or random inputs; exit 1 on a throw
 //   seed DIR                       writes the seed corpus to DIR/datagram and DIR/handshake
-const string Usage = "usage: WanBond.Fuzz afl TARGET | instrument DLL... | replay TARGET PATH... | smoke TARGET CORPUS N [SEED] | seed DIR   (targets: datagram, handshake)";
+const string Usage = "usage: WanBond.Fuzz afl TARGET FILE | instrument DLL... | replay TARGET PATH... | smoke TARGET CORPUS N [SEED] | seed DIR   (targets: datagram, handshake)";
 if (args.Length == 0)
 {
     Console.Error.WriteLine(Usage);
@@ -44,18 +44,18 @@ Func<byte[], string>? TargetOrNull(string name)
 
 switch (args[0])
 {
-    case "afl" when args.Length == 2:
+    case "afl" when args.Length == 3:
     {
         if (TargetOrNull(args[1]) is not { } target)
         {
             return 2;
         }
-        SharpFuzz.Fuzzer.Run(stream =>
-        {
-            using var ms = new MemoryStream();
-            stream.CopyTo(ms);
-            target(ms.ToArray());
-        });
+        // The input comes from the file AFL++ names (`@@`), read afresh on every run, and never from the stream
+        // SharpFuzz offers: SharpFuzz 2.3 copies stdin once before AFL++ has written the first input, so under
+        // load the first dry run saw an empty input, no coverage, and afl-fuzz aborted ("No instrumentation
+        // detected"). The file does not exist yet on SharpFuzz's warm-up run, whose trace it discards.
+        var inputPath = args[2];
+        SharpFuzz.Fuzzer.Run(_ => target(File.Exists(inputPath) ? File.ReadAllBytes(inputPath) : []));
         return 0;
     }
     case "replay" when args.Length >= 3:

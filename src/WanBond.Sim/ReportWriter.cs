@@ -60,6 +60,7 @@ public static class ReportWriter
                 w.WriteNumber("tunnel_lost", e.TunnelLost);
                 w.WriteNumber("repaired", e.Repaired);
                 w.WriteNumber("rejected", e.Rejected);
+                w.WriteNumber("repairs_withheld", e.RepairsWithheld);
                 w.WriteNumber("reverse_aqm_drops", e.ReverseAqmDrops);
                 w.WriteNumber("reverse_reorder_skipped", e.ReverseReorderSkipped);
                 w.WriteEndObject();
@@ -128,7 +129,7 @@ public static class ReportWriter
         sb.AppendLine(ic, $"drops               sender queue {r.SenderQueueDrops}, link queue {r.LinkQueueDrops}, link loss {r.LinkLossDrops}");
         if (r.Engine is { } e)
         {
-            sb.AppendLine(ic, $"engine              aqm drops {e.SenderAqmDrops}, reorder skipped {e.ReorderSkipped} ({e.ReorderSkippedLate} late), tunnel lost {e.TunnelLost}, repaired {e.Repaired}, rejected {e.Rejected}; reverse direction: aqm drops {e.ReverseAqmDrops}, reorder skipped {e.ReverseReorderSkipped}");
+            sb.AppendLine(ic, $"engine              aqm drops {e.SenderAqmDrops}, reorder skipped {e.ReorderSkipped} ({e.ReorderSkippedLate} late), tunnel lost {e.TunnelLost}, repaired {e.Repaired} ({e.RepairsWithheld} copies withheld), rejected {e.Rejected}; reverse direction: aqm drops {e.ReverseAqmDrops}, reorder skipped {e.ReverseReorderSkipped}");
         }
         if (r.Timeline is { } t)
         {

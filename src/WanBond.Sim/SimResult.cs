@@ -42,6 +42,7 @@ public sealed record SimResult(
 /// <param name="TunnelLost">Tunnel packets the sender declared lost, all paths.</param>
 /// <param name="Repaired">Data packets sent again on another path (repairs and reinjections).</param>
 /// <param name="Rejected">Datagrams either engine rejected.</param>
+/// <param name="RepairsWithheld">Copies of late packets the sender released unsent (the original got through first).</param>
 /// <param name="ReverseAqmDrops">Inner packets (e.g. TCP acks) the receiving end's own sender queue dropped on their way back.</param>
 /// <param name="ReverseReorderSkipped">Holes released past in the reverse direction.</param>
-public sealed record EngineCounters(long SenderAqmDrops, long ReorderSkipped, long ReorderSkippedLate, long TunnelLost, long Repaired, long Rejected, long ReverseAqmDrops, long ReverseReorderSkipped);
+public sealed record EngineCounters(long SenderAqmDrops, long ReorderSkipped, long ReorderSkippedLate, long TunnelLost, long Repaired, long Rejected, long ReverseAqmDrops, long ReverseReorderSkipped, long RepairsWithheld);

@@ -275,6 +275,6 @@ public sealed class Simulation
             repaired += st.PacketsRepaired;
         }
         return new EngineCounters(sender.SendQueueDrops, receiver.ReorderSkipped, receiver.ReorderSkippedLate, lost, repaired, sender.Drops.Total + receiver.Drops.Total,
-            receiver.SendQueueDrops, sender.ReorderSkipped);
+            receiver.SendQueueDrops, sender.ReorderSkipped, sender.RepairsWithheld);
     }
 }

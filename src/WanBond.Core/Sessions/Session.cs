@@ -242,6 +242,12 @@ public sealed class Session
     /// <summary>Holes released past because they were later than the hold bound (not known lost).</summary>
     public long ReorderSkippedLate => _reorder.SkippedLate;
 
+    /// <summary>
+    /// Copies of late packets released unsent: their original was acknowledged while they waited, or the only
+    /// path left to carry them was the original's own (not counted in the paths' PacketsRepaired).
+    /// </summary>
+    public long RepairsWithheld { get; private set; }
+
     /// <summary>The receiver's current bound on waiting for a late packet.</summary>
     public long HoldBoundUs => _reorder.HoldBoundUs;
 
@@ -552,7 +558,7 @@ public sealed class Session
         foreach (var p in _paths)
         {
             // Stalled paths too: more of their packets become overdue as time goes on.
-            if (p.Liveness != PathLiveness.Up || !p.LinkPresent || p.BytesInFlight <= 0 || !_hasOwdBase[p.Id])
+            if (p.Liveness != PathLiveness.Up || !p.LinkPresent || p.BytesInFlight <= 0 || !_hasOwdBase[p.Id] || !AnotherPathUsable(p))
             {
                 continue;
             }
@@ -586,12 +592,13 @@ public sealed class Session
 
     private void CopyForRepair(PathState p, ref SentPacket sp)
     {
-        if (sp.Inner is null || sp.Repaired)
+        // A copy sent on the original's own path would queue behind it: with no other path, wait for the original.
+        if (sp.Inner is null || sp.Repaired || !AnotherPathUsable(p))
         {
             return;
         }
         var copy = _pool.Rent(sp.Inner.ReadOnlySpan);
-        if (_repairs.TryAdd(copy, sp.Gseq, sp.FirstSentUs))
+        if (_repairs.TryAdd(copy, sp.Gseq, sp.FirstSentUs, p.Id, sp.PacketNumber))
         {
             sp.Repaired = true;
             p.PacketsRepaired++;
@@ -637,6 +644,10 @@ public sealed class Session
                 }
                 if (sp.Inner is not null)
                 {
+                    if (sp.Repaired && _repairs.Count > 0)
+                    {
+                        _repairs.Cancel(sp.Gseq);
+                    }
                     _pool.Return(sp.Inner);
                     sp.Inner = null;
                 }
@@ -1367,9 +1378,44 @@ public sealed class Session
         PacketBuffer inner;
         long gseq;
         long firstSentUs;
-        var isRepair = _repairs.TryTake(out var repair);
+        // Copies whose original was acknowledged meanwhile are released unsent. A copy never goes on the path
+        // its original is queued on (it would arrive after it): new data goes there instead while the copy waits
+        // for another path, and with no new data or no other path, the copy is released (its original is still on
+        // its way; if that is lost, it is repaired as any loss). A copy whose original was lost is its repair.
+        Repair repair;
+        var isRepair = false;
+        while (_repairs.TryPeek(out repair))
+        {
+            if (!repair.Cancelled && (repair.AvoidPath != i || !OriginalInFlight(repair)))
+            {
+                isRepair = true;
+                break;
+            }
+            if (!repair.Cancelled && _sendQueue.Count > 0 && AnotherPathUsable(_paths[i]))
+            {
+                break;
+            }
+            _repairs.TryTake(out repair);
+            _pool.Return(repair.Inner);
+            if (repair.AvoidPath >= 0)
+            {
+                _paths[repair.AvoidPath].PacketsRepaired--;
+            }
+            RepairsWithheld++;
+            if (!repair.Cancelled)
+            {
+                // Released unsent while its original is still in flight on this path (AvoidPath == i): the original
+                // may be copied again later if it turns out lost.
+                _paths[repair.AvoidPath].Sent[repair.OriginPn].Repaired = false;
+            }
+        }
+        if (!isRepair && _sendQueue.Count == 0)
+        {
+            return false;
+        }
         if (isRepair)
         {
+            _repairs.TryTake(out repair);
             inner = repair.Inner;
             gseq = repair.Gseq;
             firstSentUs = repair.FirstSentUs;
@@ -1449,6 +1495,35 @@ public sealed class Session
             }
         }
         return max > min ? max - min : 0;
+    }
+
+    /// <summary>The original of a copy is still on its way (not acknowledged, not declared lost).</summary>
+    private bool OriginalInFlight(in Repair repair)
+    {
+        if (repair.AvoidPath < 0)
+        {
+            return false;
+        }
+        var sent = _paths[repair.AvoidPath].Sent;
+        if (!sent.Contains(repair.OriginPn))
+        {
+            return false;
+        }
+        ref var sp = ref sent[repair.OriginPn];
+        return sp.InFlight && sp.Gseq == repair.Gseq;
+    }
+
+    /// <summary>Some path other than <paramref name="p"/> could carry a copy of its late packets now.</summary>
+    private bool AnotherPathUsable(PathState p)
+    {
+        foreach (var q in _paths)
+        {
+            if (q != p && q.IsUsable)
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     private int UsablePathCount()

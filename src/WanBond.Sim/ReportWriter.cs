@@ -28,6 +28,7 @@ public static class ReportWriter
             w.WriteBoolean("tunnel", !s.NoTunnel);
             Num(w, "duration_s", s.DurationS, 6);
             w.WriteString("seed", s.Seed.ToString(CultureInfo.InvariantCulture));
+            w.WriteNumber("start_jitter_ms", s.StartJitterMs);
             w.WriteStartArray("cuts");
             foreach (var c in s.Cuts)
             {

@@ -66,6 +66,9 @@ public sealed class Scenario
 
     public IReadOnlyList<CutSpec> Cuts { get; init; } = [];
 
+    /// <summary>TCP flows start at a random offset in [0, this) ms drawn from the seed; 0: the first at once, the others within 10 ms.</summary>
+    public int StartJitterMs { get; init; }
+
     /// <summary>Timeline interval in ms, 0 for none.</summary>
     public int TimelineMs { get; init; }
 

@@ -145,14 +145,15 @@ internal sealed class TcpWorkload : Workload
     private readonly TcpFlow[] _flows;
     private bool _started;
 
-    public TcpWorkload(Simulation sim, int flows, Rng rng)
+    public TcpWorkload(Simulation sim, int flows, Rng rng, long startJitterUs)
         : base(sim)
     {
         _flows = new TcpFlow[flows];
         for (int i = 0; i < flows; i++)
         {
-            // Flows after the first start at a random offset in [0, 10 ms) so they do not move in lockstep.
-            long offsetUs = i == 0 ? 0 : (long)(rng.NextDouble() * 10_000);
+            // Flows after the first start at a random offset in [0, 10 ms) so they do not move in lockstep;
+            // with a start jitter, every flow starts at a random offset in [0, jitter) (--start-jitter).
+            long offsetUs = startJitterUs > 0 ? (long)(rng.NextDouble() * startJitterUs) : i == 0 ? 0 : (long)(rng.NextDouble() * 10_000);
             _flows[i] = new TcpFlow(sim, i, offsetUs);
         }
     }

@@ -29,6 +29,8 @@ public class CliTests
         { "--cut", "0@3-2", "expected END_S a number of seconds > START_S" },
         { "--cut", "0", "--cut '0': expected LINK_INDEX@START_S[-END_S]" },
         { "--timeline", "0", "--timeline: expected a whole number of milliseconds" },
+        { "--start-jitter", "-1", "--start-jitter: expected a whole number of milliseconds, 0 to 60000, got '-1'" },
+        { "--start-jitter", "2.5", "--start-jitter: expected a whole number of milliseconds" },
     };
 
     [Theory]
@@ -46,6 +48,7 @@ public class CliTests
             "--duration" => new SimArguments { LinkRates = ["10,30"], Duration = value },
             "--seed" => new SimArguments { LinkRates = ["10,30"], Seed = value },
             "--cut" => new SimArguments { LinkRates = ["10,30"], Cuts = [value] },
+            "--start-jitter" => new SimArguments { LinkRates = ["10,30"], StartJitter = value },
             _ => new SimArguments { LinkRates = ["10,30"], Timeline = value },
         };
         var e = Assert.Throws<SimUsageException>(() => Parse(a));
@@ -124,7 +127,7 @@ public class CliTests
     {
         var (code, help, _) = RunCli("sim", "--help");
         Assert.Equal(0, code);
-        foreach (var flag in new[] { "--link", "--link-rate", "--workload", "--direction", "--scheduler", "--duration", "--seed", "--cut", "--timeline", "--no-tunnel", "--json" })
+        foreach (var flag in new[] { "--link", "--link-rate", "--workload", "--direction", "--scheduler", "--duration", "--seed", "--cut", "--timeline", "--start-jitter", "--no-tunnel", "--json" })
         {
             Assert.Contains(flag, help, StringComparison.Ordinal);
         }

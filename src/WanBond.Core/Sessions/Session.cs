@@ -1514,17 +1514,7 @@ public sealed class Session
     }
 
     /// <summary>Some path other than <paramref name="p"/> could carry a copy of its late packets now.</summary>
-    private bool AnotherPathUsable(PathState p)
-    {
-        foreach (var q in _paths)
-        {
-            if (q != p && q.IsUsable)
-            {
-                return true;
-            }
-        }
-        return false;
-    }
+    private bool AnotherPathUsable(PathState p) => UsablePathCount() > (p.IsUsable ? 1 : 0);
 
     private int UsablePathCount()
     {

@@ -65,7 +65,7 @@ internal sealed class ProxyDaemon : IHostedService, IAsyncDisposable
             _engine.Start();
             _control = new ControlServer(_config.ControlSocket, () => _engine.Status, _log);
             _control.Start();
-            _log.LogInformation("proxy up: UDP port {Port} on {Address}, tunnel {Tun} (MTU {Mtu}), public key {Key}, {Peers} peer(s)", _config.Port, _config.ListenAddress, _tun.Name, _config.InnerMtu, _key.PublicKey, _config.Peers.Count);
+            _log.LogInformation("proxy up: UDP port {Port} on {Address}, tunnel {Tun} (MTU {Mtu}), public key {Key}, {Peers} peer(s), ChaCha20-Poly1305 by {Cipher}", _config.Port, _config.ListenAddress, _tun.Name, _config.InnerMtu, _key.PublicKey, _config.Peers.Count, _config.InsecureNullTransport ? "nobody (insecure_null_transport)" : WanBond.Core.Security.ChaChaPolySeal.Implementation);
         }
         catch
         {

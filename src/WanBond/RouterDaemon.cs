@@ -152,7 +152,7 @@ internal sealed class RouterDaemon : IHostedService, IAsyncDisposable
             _engine.Start();
             _control = new ControlServer(_config.ControlSocket, () => _engine.Status, _log);
             _control.Start();
-            _log.LogInformation("router up: tunnel {Tun} (MTU {Mtu}), proxy {Proxy}, links {Links}", _tun.Name, _config.InnerMtu, new IPEndPoint(proxy, _config.ProxyPort), string.Join(", ", _config.Links.Select(l => l.Interface)));
+            _log.LogInformation("router up: tunnel {Tun} (MTU {Mtu}), proxy {Proxy}, links {Links}, ChaCha20-Poly1305 by {Cipher}", _tun.Name, _config.InnerMtu, new IPEndPoint(proxy, _config.ProxyPort), string.Join(", ", _config.Links.Select(l => l.Interface)), _config.InsecureNullTransport ? "nobody (insecure_null_transport)" : WanBond.Core.Security.ChaChaPolySeal.Implementation);
         }
         catch
         {

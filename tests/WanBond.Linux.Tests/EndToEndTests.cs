@@ -58,6 +58,9 @@ public sealed partial class EndToEndTests
         // The session comes up.
         var status = NamespaceTestbed.WaitFor(() => bed.Status("router"), s => s.GetProperty("sessions")[0].GetProperty("established").GetBoolean(), TimeSpan.FromSeconds(30), "router session established");
         Assert.DoesNotContain("UNENCRYPTED", NamespaceTestbed.TryRun("dotnet", NamespaceTestbed.CliDll, "status", "--socket", $"{bed.RunDirectory}/router.sock").Output, StringComparison.Ordinal);
+        // Both daemons say which ChaCha20-Poly1305 they seal with (OpenSSL wherever libcrypto loads, as on every .NET Linux host).
+        Assert.Contains($"ChaCha20-Poly1305 by {WanBond.Core.Security.ChaChaPolySeal.Implementation}", bed.Log("router.log"), StringComparison.Ordinal);
+        Assert.Contains($"ChaCha20-Poly1305 by {WanBond.Core.Security.ChaChaPolySeal.Implementation}", bed.Log("proxy.log"), StringComparison.Ordinal);
         var links = status.GetProperty("sessions")[0].GetProperty("links").EnumerateArray().Select(l => l.GetProperty("name").GetString()).ToList();
         Assert.Equal(["wan0", "wan1"], links);
 

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using NSec.Cryptography;
+using WanBond.Core.Security.OpenSsl;
 using WanBond.Core.Wire;
 
 namespace WanBond.Core.Security;
@@ -10,6 +11,10 @@ namespace WanBond.Core.Security;
 /// is laid out as Noise and WireGuard do: 4 zero bytes, then the counter little-endian (Noise spec §12.3).
 /// The associated data is the clear header. Sealing and opening work in place on the datagram
 /// and allocate nothing.
+/// The cipher is OpenSSL's (libcrypto, reused per-key contexts: about twice as fast per packet as
+/// libsodium here, and the one with NEON code on ARM routers); where libcrypto is missing or fails its
+/// known-answer test at load, libsodium through NSec. Both give the same bytes (RFC 8439), so the two
+/// ends of a tunnel need not agree on it; <see cref="Implementation"/> says which one this process uses.
 /// </summary>
 public sealed class ChaChaPolySeal : IPacketSeal, IDisposable
 {
@@ -22,18 +27,41 @@ public sealed class ChaChaPolySeal : IPacketSeal, IDisposable
 
     private static readonly AeadAlgorithm Aead = AeadAlgorithm.ChaCha20Poly1305;
 
-    private readonly Key _key;
+    private static readonly Lazy<LibCrypto?> LibCrypto = new(OpenSsl.LibCrypto.Load);
+
+    private readonly Key? _key;
+    private readonly OpenSslAead? _openSsl;
 
     /// <exception cref="ArgumentException"><paramref name="key"/> is not 32 bytes.</exception>
     public ChaChaPolySeal(ReadOnlySpan<byte> key)
+        : this(key, preferOpenSsl: true)
+    {
+    }
+
+    /// <param name="preferOpenSsl">False: libsodium even where OpenSSL is there (tests and benchmarks compare the two).</param>
+    internal ChaChaPolySeal(ReadOnlySpan<byte> key, bool preferOpenSsl)
     {
         if (key.Length != KeySize)
         {
             throw new ArgumentException($"A ChaCha20-Poly1305 key is {KeySize} bytes, not {key.Length}.", nameof(key));
         }
 
-        _key = Key.Import(Aead, key, KeyBlobFormat.RawSymmetricKey);
+        var api = preferOpenSsl ? LibCrypto.Value : null;
+        if (api is not null)
+        {
+            _openSsl = new OpenSslAead(api, key);
+        }
+        else
+        {
+            _key = Key.Import(Aead, key, KeyBlobFormat.RawSymmetricKey);
+        }
     }
+
+    /// <summary>Which ChaCha20-Poly1305 this process seals with: "OpenSSL (libcrypto.so.3)" or "libsodium (NSec)".</summary>
+    public static string Implementation => LibCrypto.Value is { } api ? $"OpenSSL ({api.Name})" : "libsodium (NSec)";
+
+    /// <summary>True if this instance uses OpenSSL.</summary>
+    internal bool UsesOpenSsl => _openSsl is not null;
 
     public int TagLength => TagSize;
 
@@ -50,12 +78,19 @@ public sealed class ChaChaPolySeal : IPacketSeal, IDisposable
 
         Span<byte> n = stackalloc byte[12];
         WriteNonce(n, nonce);
-        Aead.Encrypt(
-            _key,
-            n,
-            datagram[..headerLength],
-            datagram.Slice(headerLength, plainLength),
-            datagram.Slice(headerLength, plainLength + TagSize));
+        if (_openSsl is not null)
+        {
+            _openSsl.Encrypt(n, datagram[..headerLength], datagram.Slice(headerLength, plainLength), datagram.Slice(headerLength + plainLength, TagSize));
+        }
+        else
+        {
+            Aead.Encrypt(
+                _key!,
+                n,
+                datagram[..headerLength],
+                datagram.Slice(headerLength, plainLength),
+                datagram.Slice(headerLength, plainLength + TagSize));
+        }
         return total;
     }
 
@@ -70,7 +105,10 @@ public sealed class ChaChaPolySeal : IPacketSeal, IDisposable
         int plain = datagram.Length - headerLength - TagSize;
         Span<byte> n = stackalloc byte[12];
         WriteNonce(n, nonce);
-        if (!Aead.Decrypt(_key, n, datagram[..headerLength], datagram[headerLength..], datagram.Slice(headerLength, plain)))
+        bool ok = _openSsl is not null
+            ? _openSsl.TryDecrypt(n, datagram[..headerLength], datagram.Slice(headerLength, plain), datagram.Slice(headerLength + plain, TagSize))
+            : Aead.Decrypt(_key!, n, datagram[..headerLength], datagram[headerLength..], datagram.Slice(headerLength, plain));
+        if (!ok)
         {
             return false;
         }
@@ -79,7 +117,11 @@ public sealed class ChaChaPolySeal : IPacketSeal, IDisposable
         return true;
     }
 
-    public void Dispose() => _key.Dispose();
+    public void Dispose()
+    {
+        _key?.Dispose();
+        _openSsl?.Dispose();
+    }
 
     internal static void WriteNonce(Span<byte> destination, ulong counter)
     {

@@ -1,5 +1,8 @@
+using System.Runtime.InteropServices;
+using CsCheck;
 using NSec.Cryptography;
 using WanBond.Core.Security;
+using WanBond.Core.Security.OpenSsl;
 using WanBond.Core.Wire;
 
 namespace WanBond.Core.Tests.Security;
@@ -21,10 +24,13 @@ public class ChaChaPolySealTests
         return (datagram, header.Nonce, plain);
     }
 
-    [Fact]
-    public void Seal_then_open_round_trips_and_encrypts()
+    public static TheoryData<bool> Backends => new() { true, false };
+
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public void Seal_then_open_round_trips_and_encrypts(bool openSsl)
     {
-        using var seal = new ChaChaPolySeal(KeyA);
+        using var seal = new ChaChaPolySeal(KeyA, openSsl);
         Assert.Equal(16, seal.TagLength);
         var (datagram, nonce, plain) = Sealed(seal);
         Assert.NotEqual(plain, datagram.AsSpan(ClearHeader.Size, plain.Length).ToArray());
@@ -32,10 +38,11 @@ public class ChaChaPolySealTests
         Assert.Equal(plain, datagram.AsSpan(ClearHeader.Size, plainLength).ToArray());
     }
 
-    [Fact]
-    public void Nonce_is_four_zero_bytes_then_the_counter_little_endian_and_header_is_associated_data()
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public void Nonce_is_four_zero_bytes_then_the_counter_little_endian_and_header_is_associated_data(bool openSsl)
     {
-        using var seal = new ChaChaPolySeal(KeyA);
+        using var seal = new ChaChaPolySeal(KeyA, openSsl);
         var (datagram, nonce, plain) = Sealed(seal);
         var expectedNonce = new byte[12];
         BitConverter.TryWriteBytes(expectedNonce.AsSpan(4), nonce); // little-endian on every supported platform
@@ -45,10 +52,11 @@ public class ChaChaPolySealTests
         Assert.Equal(expected, datagram.AsSpan(ClearHeader.Size).ToArray());
     }
 
-    [Fact]
-    public void Every_single_bit_flip_fails_to_open()
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public void Every_single_bit_flip_fails_to_open(bool openSsl)
     {
-        using var seal = new ChaChaPolySeal(KeyA);
+        using var seal = new ChaChaPolySeal(KeyA, openSsl);
         var (original, nonce, _) = Sealed(seal, 40);
         for (int bit = 0; bit < original.Length * 8; bit++)
         {
@@ -58,10 +66,11 @@ public class ChaChaPolySealTests
         }
     }
 
-    [Fact]
-    public void Every_truncation_fails_to_open()
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public void Every_truncation_fails_to_open(bool openSsl)
     {
-        using var seal = new ChaChaPolySeal(KeyA);
+        using var seal = new ChaChaPolySeal(KeyA, openSsl);
         var (original, nonce, _) = Sealed(seal, 40);
         for (int length = 0; length < original.Length; length++)
         {
@@ -70,11 +79,12 @@ public class ChaChaPolySealTests
         }
     }
 
-    [Fact]
-    public void Wrong_key_or_wrong_nonce_fails_to_open()
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public void Wrong_key_or_wrong_nonce_fails_to_open(bool openSsl)
     {
-        using var a = new ChaChaPolySeal(KeyA);
-        using var b = new ChaChaPolySeal(KeyB);
+        using var a = new ChaChaPolySeal(KeyA, openSsl);
+        using var b = new ChaChaPolySeal(KeyB, openSsl);
         var (datagram, nonce, _) = Sealed(a);
         Assert.False(b.TryOpen((byte[])datagram.Clone(), ClearHeader.Size, nonce, out _));
         Assert.False(a.TryOpen((byte[])datagram.Clone(), ClearHeader.Size, nonce + 1, out _));
@@ -82,10 +92,11 @@ public class ChaChaPolySealTests
         Assert.True(a.TryOpen(datagram, ClearHeader.Size, nonce, out _));
     }
 
-    [Fact]
-    public void Bad_arguments_are_rejected_not_misused()
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public void Bad_arguments_are_rejected_not_misused(bool openSsl)
     {
-        using var seal = new ChaChaPolySeal(KeyA);
+        using var seal = new ChaChaPolySeal(KeyA, openSsl);
         Assert.Throws<ArgumentException>(() => new ChaChaPolySeal(new byte[16]));
         Assert.Throws<ArgumentException>(() => seal.Seal(new byte[20], ClearHeader.Size, 8, 0));
         Assert.Throws<ArgumentOutOfRangeException>(() => seal.Seal(new byte[100], ClearHeader.Size, 8, ulong.MaxValue));
@@ -93,13 +104,117 @@ public class ChaChaPolySealTests
         Assert.False(seal.TryOpen(new byte[100], ClearHeader.Size, ulong.MaxValue, out _));
     }
 
-    [Fact]
-    public void Empty_payload_seals_to_header_plus_tag()
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public void Empty_payload_seals_to_header_plus_tag(bool openSsl)
     {
-        using var seal = new ChaChaPolySeal(KeyA);
+        using var seal = new ChaChaPolySeal(KeyA, openSsl);
         var datagram = new byte[ClearHeader.Size + 16];
         Assert.Equal(datagram.Length, seal.Seal(datagram, ClearHeader.Size, 0, 7));
         Assert.True(seal.TryOpen(datagram, ClearHeader.Size, 7, out int plain));
         Assert.Equal(0, plain);
+    }
+
+    [Fact]
+    public void OpenSsl_is_used_wherever_libcrypto_loads()
+    {
+        bool loads = false;
+        foreach (var name in new[] { "libcrypto.so.3", "libcrypto.so.1.1" })
+        {
+            if (NativeLibrary.TryLoad(name, out var handle))
+            {
+                NativeLibrary.Free(handle);
+                loads = true;
+            }
+        }
+        using var seal = new ChaChaPolySeal(KeyA);
+        Assert.Equal(loads, seal.UsesOpenSsl);
+        Assert.StartsWith(loads ? "OpenSSL (libcrypto.so." : "libsodium", ChaChaPolySeal.Implementation, StringComparison.Ordinal);
+        using var sodium = new ChaChaPolySeal(KeyA, preferOpenSsl: false);
+        Assert.False(sodium.UsesOpenSsl);
+    }
+
+    [Fact]
+    public void Rfc8439_vector_passes_through_libsodium_and_the_openssl_binding()
+    {
+        // The vector the OpenSSL binding checks itself against at load: libsodium must agree with it too.
+        var key = Enumerable.Range(0x80, 32).Select(i => (byte)i).ToArray();
+        byte[] nonce = [0x07, 0x00, 0x00, 0x00, 0x40, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47];
+        byte[] ad = [0x50, 0x51, 0x52, 0x53, 0xc0, 0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xc7];
+        var plain = "Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the future, sunscreen would be it."u8.ToArray();
+        using var k = Key.Import(AeadAlgorithm.ChaCha20Poly1305, key, KeyBlobFormat.RawSymmetricKey);
+        var sealedText = AeadAlgorithm.ChaCha20Poly1305.Encrypt(k, nonce, ad, plain);
+        Assert.Equal("1ae10b594f09e26a7e902ecbd0600691", Convert.ToHexStringLower(sealedText.AsSpan(plain.Length)));
+        Assert.StartsWith("d31a8d34648e60db7b86afbc53ef7ec2", Convert.ToHexStringLower(sealedText), StringComparison.Ordinal);
+
+        var api = LibCrypto.Load();
+        if (api is null)
+        {
+            return; // no libcrypto here: the seal uses libsodium (OpenSsl_is_used_wherever_libcrypto_loads checks that)
+        }
+        Assert.True(OpenSslAead.PassesKnownAnswerTest(api));
+        using var aead = new OpenSslAead(api, key);
+        var text = (byte[])plain.Clone();
+        var tag = new byte[16];
+        aead.Encrypt(nonce, ad, text, tag);
+        Assert.Equal(sealedText, text.Concat(tag).ToArray());
+    }
+
+    [Fact]
+    public void OpenSsl_and_libsodium_seal_the_same_bytes_and_open_each_other()
+    {
+        Gen.Select(Gen.Byte.Array[32], Gen.Int[0, 1500], Gen.ULong[0, ChaChaPolySeal.MaxNonce], Gen.Int[0, 40]).Sample((key, length, nonce, header) =>
+        {
+            using var openSsl = new ChaChaPolySeal(key, preferOpenSsl: true);
+            using var sodium = new ChaChaPolySeal(key, preferOpenSsl: false);
+            var plain = new byte[header + length];
+            new Random(length).NextBytes(plain);
+            var a = new byte[header + length + 16];
+            var b = new byte[header + length + 16];
+            plain.CopyTo(a, 0);
+            plain.CopyTo(b, 0);
+            openSsl.Seal(a, header, length, nonce);
+            sodium.Seal(b, header, length, nonce);
+            Assert.Equal(b, a);
+            Assert.True(sodium.TryOpen(a, header, nonce, out int la));
+            Assert.True(openSsl.TryOpen(b, header, nonce, out int lb));
+            Assert.Equal(length, la);
+            Assert.Equal(length, lb);
+            Assert.Equal(plain, a.AsSpan(0, header + length).ToArray());
+            Assert.Equal(plain, b.AsSpan(0, header + length).ToArray());
+        }, iter: 300);
+    }
+
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public void A_failed_open_leaves_no_plaintext_behind(bool openSsl)
+    {
+        using var seal = new ChaChaPolySeal(KeyA, openSsl);
+        var (datagram, nonce, plain) = Sealed(seal, 200);
+        datagram[^1] ^= 0x80; // the tag's last byte
+        Assert.False(seal.TryOpen(datagram, ClearHeader.Size, nonce, out int plainLength));
+        Assert.Equal(0, plainLength);
+        Assert.NotEqual(plain, datagram.AsSpan(ClearHeader.Size, plain.Length).ToArray());
+        if (seal.UsesOpenSsl)
+        {
+            // Decrypted in place before the tag is checked, so the text is wiped on failure.
+            Assert.All(datagram.AsSpan(ClearHeader.Size, plain.Length).ToArray(), b => Assert.Equal(0, b));
+        }
+    }
+
+    [Fact]
+    public void A_sealer_keeps_working_after_opens_fail_and_after_it_opened()
+    {
+        // One OpenSSL context per direction of use: failed opens must not disturb the next seal or open.
+        using var seal = new ChaChaPolySeal(KeyA);
+        for (int i = 0; i < 50; i++)
+        {
+            var (datagram, nonce, plain) = Sealed(seal, 64 + i);
+            var bad = (byte[])datagram.Clone();
+            bad[ClearHeader.Size] ^= 1;
+            Assert.False(seal.TryOpen(bad, ClearHeader.Size, nonce, out _));
+            Assert.True(seal.TryOpen(datagram, ClearHeader.Size, nonce, out int n));
+            Assert.Equal(plain, datagram.AsSpan(ClearHeader.Size, n).ToArray());
+        }
     }
 }

@@ -1,0 +1,196 @@
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+
+namespace WanBond.Core.Security.OpenSsl;
+
+/// <summary>
+/// ChaCha20-Poly1305 for one key through OpenSSL's EVP interface: one cipher context per direction of
+/// use (sealing, opening), keyed once, then only the nonce is set per packet. Works in place. Not
+/// thread-safe, like everything in Core: each engine owns its keys.
+/// </summary>
+internal sealed unsafe class OpenSslAead : IDisposable
+{
+    public const int KeySize = 32;
+    public const int NonceSize = 12;
+    public const int TagSize = 16;
+
+    private readonly LibCrypto _api;
+    private readonly byte[] _key = new byte[KeySize];
+    private CipherContext? _encrypt;
+    private CipherContext? _decrypt;
+    private bool _disposed;
+
+    public OpenSslAead(LibCrypto api, ReadOnlySpan<byte> key)
+    {
+        if (key.Length != KeySize)
+        {
+            throw new ArgumentException($"A ChaCha20-Poly1305 key is {KeySize} bytes, not {key.Length}.", nameof(key));
+        }
+        _api = api;
+        key.CopyTo(_key);
+    }
+
+    /// <summary>Encrypts <paramref name="text"/> in place and writes the 16-byte tag.</summary>
+    public void Encrypt(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> associatedData, Span<byte> text, Span<byte> tag)
+    {
+        var ctx = _encrypt ??= NewContext(encrypt: true);
+        fixed (byte* n = nonce)
+        fixed (byte* ad = associatedData)
+        fixed (byte* t = text)
+        fixed (byte* tg = tag)
+        {
+            Check(nonce.Length == NonceSize && tag.Length == TagSize, "nonce or tag size");
+            var h = ctx.DangerousGetHandle();
+            int len;
+            Check(_api.CipherInit(h, 0, 0, null, n, 1) == 1, "EVP_CipherInit_ex");
+            if (associatedData.Length > 0)
+            {
+                Check(_api.CipherUpdate(h, null, &len, ad, associatedData.Length) == 1, "EVP_CipherUpdate (associated data)");
+            }
+            int written = 0;
+            if (text.Length > 0)
+            {
+                Check(_api.CipherUpdate(h, t, &len, t, text.Length) == 1, "EVP_CipherUpdate");
+                written = len;
+            }
+            // A stream cipher writes everything in Update; Final only computes the tag.
+            Check(written == text.Length, "EVP_CipherUpdate length");
+            Check(_api.CipherFinal(h, t + written, &len) == 1 && len == 0, "EVP_CipherFinal_ex");
+            Check(_api.CtxCtrl(h, LibCrypto.CtrlAeadGetTag, TagSize, tg) == 1, "EVP_CTRL_AEAD_GET_TAG");
+        }
+        GC.KeepAlive(ctx);
+    }
+
+    /// <summary>
+    /// Decrypts <paramref name="text"/> in place if <paramref name="tag"/> verifies; otherwise returns false
+    /// and leaves zeros where the text was, so no unauthenticated plaintext is ever visible.
+    /// </summary>
+    public bool TryDecrypt(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> associatedData, Span<byte> text, ReadOnlySpan<byte> tag)
+    {
+        var ctx = _decrypt ??= NewContext(encrypt: false);
+        bool ok;
+        fixed (byte* n = nonce)
+        fixed (byte* ad = associatedData)
+        fixed (byte* t = text)
+        fixed (byte* tg = tag)
+        {
+            Check(nonce.Length == NonceSize && tag.Length == TagSize, "nonce or tag size");
+            var h = ctx.DangerousGetHandle();
+            int len;
+            Check(_api.CipherInit(h, 0, 0, null, n, 0) == 1, "EVP_CipherInit_ex");
+            Check(_api.CtxCtrl(h, LibCrypto.CtrlAeadSetTag, TagSize, tg) == 1, "EVP_CTRL_AEAD_SET_TAG");
+            if (associatedData.Length > 0)
+            {
+                Check(_api.CipherUpdate(h, null, &len, ad, associatedData.Length) == 1, "EVP_CipherUpdate (associated data)");
+            }
+            int written = 0;
+            if (text.Length > 0)
+            {
+                Check(_api.CipherUpdate(h, t, &len, t, text.Length) == 1, "EVP_CipherUpdate");
+                written = len;
+            }
+            Check(written == text.Length, "EVP_CipherUpdate length");
+            ok = _api.CipherFinal(h, t + written, &len) == 1 && len == 0;
+        }
+        GC.KeepAlive(ctx);
+        if (!ok)
+        {
+            CryptographicOperations.ZeroMemory(text);
+        }
+        return ok;
+    }
+
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+        _disposed = true;
+        _encrypt?.Dispose();
+        _decrypt?.Dispose();
+        CryptographicOperations.ZeroMemory(_key);
+    }
+
+    private CipherContext NewContext(bool encrypt)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var ctx = new CipherContext(_api);
+        fixed (byte* k = _key)
+        {
+            Check(_api.CipherInit(ctx.DangerousGetHandle(), _api.ChaCha20Poly1305, 0, k, null, encrypt ? 1 : 0) == 1, "EVP_CipherInit_ex (key)");
+        }
+        return ctx;
+    }
+
+    private static void Check(bool ok, string what)
+    {
+        if (!ok)
+        {
+            throw new CryptographicException($"OpenSSL ChaCha20-Poly1305: {what} failed.");
+        }
+    }
+
+    /// <summary>RFC 8439 §2.8.2: seal must give the RFC's ciphertext and tag, open must undo it, a changed tag must fail.</summary>
+    internal static bool PassesKnownAnswerTest(LibCrypto api)
+    {
+        var key = new byte[KeySize];
+        for (int i = 0; i < KeySize; i++)
+        {
+            key[i] = (byte)(0x80 + i);
+        }
+        byte[] nonce = [0x07, 0x00, 0x00, 0x00, 0x40, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47];
+        byte[] ad = [0x50, 0x51, 0x52, 0x53, 0xc0, 0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xc7];
+        var plain = "Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the future, sunscreen would be it."u8.ToArray();
+        var expected = Convert.FromHexString(
+            "d31a8d34648e60db7b86afbc53ef7ec2a4aded51296e08fea9e2b5a736ee62d63dbea45e8ca9671282fafb69da92728b1a71de0a9e060b2905d6a5b67ecd3b3692ddbd7f2d778b8c9803aee328091b58fab324e4fad675945585808b4831d7bc3ff4def08e4b7a9de576d26586cec64b6116");
+        var expectedTag = Convert.FromHexString("1ae10b594f09e26a7e902ecbd0600691");
+        try
+        {
+            using var aead = new OpenSslAead(api, key);
+            var text = (byte[])plain.Clone();
+            var tag = new byte[TagSize];
+            aead.Encrypt(nonce, ad, text, tag);
+            if (!text.AsSpan().SequenceEqual(expected) || !tag.AsSpan().SequenceEqual(expectedTag))
+            {
+                return false;
+            }
+            if (!aead.TryDecrypt(nonce, ad, text, tag) || !text.AsSpan().SequenceEqual(plain))
+            {
+                return false;
+            }
+            aead.Encrypt(nonce, ad, text, tag);
+            tag[0] ^= 1;
+            return !aead.TryDecrypt(nonce, ad, text, tag);
+        }
+        catch (CryptographicException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>An EVP_CIPHER_CTX, freed (and its key schedule cleansed by OpenSSL) when released.</summary>
+    private sealed class CipherContext : SafeHandle
+    {
+        private readonly LibCrypto _api;
+
+        public CipherContext(LibCrypto api)
+            : base(0, ownsHandle: true)
+        {
+            _api = api;
+            SetHandle(api.CtxNew());
+            if (IsInvalid)
+            {
+                throw new CryptographicException("OpenSSL ChaCha20-Poly1305: EVP_CIPHER_CTX_new returned null.");
+            }
+        }
+
+        public override bool IsInvalid => handle == 0;
+
+        protected override bool ReleaseHandle()
+        {
+            _api.CtxFree(handle);
+            return true;
+        }
+    }
+}

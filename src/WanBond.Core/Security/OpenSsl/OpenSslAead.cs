@@ -118,7 +118,7 @@ internal sealed unsafe class OpenSslAead : IDisposable
         var ctx = new CipherContext(_api);
         fixed (byte* k = _key)
         {
-            Check(_api.CipherInit(ctx.DangerousGetHandle(), _api.ChaCha20Poly1305, 0, k, null, encrypt ? 1 : 0) == 1, "EVP_CipherInit_ex (key)");
+            Check(_api.CipherKey(ctx.DangerousGetHandle(), _api.ChaCha20Poly1305, 0, k, null, encrypt ? 1 : 0) == 1, "EVP_CipherInit_ex (key)");
         }
         return ctx;
     }

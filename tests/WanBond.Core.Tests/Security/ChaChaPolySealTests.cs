@@ -217,4 +217,16 @@ public class ChaChaPolySealTests
             Assert.Equal(plain, datagram.AsSpan(ClearHeader.Size, n).ToArray());
         }
     }
+
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public void A_disposed_seal_refuses_to_seal_or_open_instead_of_touching_freed_keys(bool openSsl)
+    {
+        var seal = new ChaChaPolySeal(KeyA, openSsl);
+        var (datagram, nonce, _) = Sealed(seal);
+        seal.Dispose();
+        seal.Dispose(); // twice is harmless
+        Assert.Throws<ObjectDisposedException>(() => seal.Seal(new byte[ClearHeader.Size + 10 + 16], ClearHeader.Size, 10, 1));
+        Assert.Throws<ObjectDisposedException>(() => seal.TryOpen(datagram, ClearHeader.Size, nonce, out _));
+    }
 }

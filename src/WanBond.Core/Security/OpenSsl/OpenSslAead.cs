@@ -31,8 +31,10 @@ internal sealed unsafe class OpenSslAead : IDisposable
     }
 
     /// <summary>Encrypts <paramref name="text"/> in place and writes the 16-byte tag.</summary>
+    /// <exception cref="ObjectDisposedException">After <see cref="Dispose"/>: the context is freed, never used again.</exception>
     public void Encrypt(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> associatedData, Span<byte> text, Span<byte> tag)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         var ctx = _encrypt ??= NewContext(encrypt: true);
         fixed (byte* n = nonce)
         fixed (byte* ad = associatedData)
@@ -65,8 +67,10 @@ internal sealed unsafe class OpenSslAead : IDisposable
     /// Decrypts <paramref name="text"/> in place if <paramref name="tag"/> verifies; otherwise returns false
     /// and leaves zeros where the text was, so no unauthenticated plaintext is ever visible.
     /// </summary>
+    /// <exception cref="ObjectDisposedException">After <see cref="Dispose"/>.</exception>
     public bool TryDecrypt(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> associatedData, Span<byte> text, ReadOnlySpan<byte> tag)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         var ctx = _decrypt ??= NewContext(encrypt: false);
         bool ok;
         fixed (byte* n = nonce)

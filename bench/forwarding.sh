@@ -124,7 +124,8 @@ read -r null_up null_rup null_pup null_down null_rdown null_pdown < "$tmp/null.t
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "-" }'; }
 echo "forwarding over one unshaped link, iperf3 TCP ${secs} s each, $(nproc) cores shared by every process"
 echo "raw: plain routed path with veth offloads (64 KiB GSO/GRO); raw1500: the same with tso/gso off (wire-size packets)"
-echo "encrypted: wanbond as deployed (ChaCha20-Poly1305); null: wanbond with insecure_null_transport (benchmark only)"
+cipher=$(grep -o 'ChaCha20-Poly1305 by [^,]*' "$tmp/router-encrypted.log" | head -1 | sed 's/ChaCha20-Poly1305 by //' || true)
+echo "encrypted: wanbond as deployed (ChaCha20-Poly1305 by ${cipher:-?}); null: wanbond with insecure_null_transport (benchmark only)"
 printf '%-5s %8s %8s %10s %8s %8s %8s %9s %17s %17s\n' dir raw raw1500 encrypted null "enc/raw" "null/raw" "enc/null" "router s/GB e/n" "proxy s/GB e/n"
 row() { # dir raw raw1500 enc null renc pen rnull pnull
   printf '%-5s %8.0f %8.0f %10.0f %8.0f %8s %8s %9s %17s %17s\n' "$1" "$2" "$3" "$4" "$5" "$(ratio "$4" "$2")" "$(ratio "$5" "$2")" "$(ratio "$4" "$5")" "$6 / $8" "$7 / $9"

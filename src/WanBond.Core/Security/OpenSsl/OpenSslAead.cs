@@ -35,54 +35,45 @@ internal sealed unsafe class OpenSslAead : IDisposable
     public void Encrypt(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> associatedData, Span<byte> text, Span<byte> tag)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        var ctx = _encrypt ??= NewContext(encrypt: true);
-        fixed (byte* n = nonce)
-        fixed (byte* ad = associatedData)
-        fixed (byte* t = text)
-        fixed (byte* tg = tag)
-        {
-            Check(nonce.Length == NonceSize && tag.Length == TagSize, "nonce or tag size");
-            var h = ctx.DangerousGetHandle();
-            int len;
-            Check(_api.CipherInit(h, 0, 0, null, n, 1) == 1, "EVP_CipherInit_ex");
-            if (associatedData.Length > 0)
-            {
-                Check(_api.CipherUpdate(h, null, &len, ad, associatedData.Length) == 1, "EVP_CipherUpdate (associated data)");
-            }
-            int written = 0;
-            if (text.Length > 0)
-            {
-                Check(_api.CipherUpdate(h, t, &len, t, text.Length) == 1, "EVP_CipherUpdate");
-                written = len;
-            }
-            // A stream cipher writes everything in Update; Final only computes the tag.
-            Check(written == text.Length, "EVP_CipherUpdate length");
-            Check(_api.CipherFinal(h, t + written, &len) == 1 && len == 0, "EVP_CipherFinal_ex");
-            Check(_api.CtxCtrl(h, LibCrypto.CtrlAeadGetTag, TagSize, tg) == 1, "EVP_CTRL_AEAD_GET_TAG");
-        }
-        GC.KeepAlive(ctx);
+        Check(Run(_encrypt ??= NewContext(encrypt: true), encrypt: true, nonce, associatedData, text, tag), "EVP_CipherFinal_ex");
     }
 
     /// <summary>
-    /// Decrypts <paramref name="text"/> in place if <paramref name="tag"/> verifies; otherwise returns false
-    /// and leaves zeros where the text was, so no unauthenticated plaintext is ever visible.
+    /// Decrypts <paramref name="text"/> in place if <paramref name="tag"/> (read, not written) verifies; otherwise
+    /// returns false and leaves zeros where the text was, so no unauthenticated plaintext is ever visible.
     /// </summary>
     /// <exception cref="ObjectDisposedException">After <see cref="Dispose"/>.</exception>
-    public bool TryDecrypt(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> associatedData, Span<byte> text, ReadOnlySpan<byte> tag)
+    public bool TryDecrypt(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> associatedData, Span<byte> text, Span<byte> tag)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        var ctx = _decrypt ??= NewContext(encrypt: false);
+        if (Run(_decrypt ??= NewContext(encrypt: false), encrypt: false, nonce, associatedData, text, tag))
+        {
+            return true;
+        }
+        CryptographicOperations.ZeroMemory(text);
+        return false;
+    }
+
+    /// <summary>
+    /// One AEAD operation in place: nonce, associated data, ChaCha20 over the text, then the tag (written when
+    /// encrypting, checked when decrypting). Returns EVP_CipherFinal_ex's verdict; any other failure throws.
+    /// </summary>
+    private bool Run(CipherContext ctx, bool encrypt, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> associatedData, Span<byte> text, Span<byte> tag)
+    {
+        Check(nonce.Length == NonceSize && tag.Length == TagSize, "nonce or tag size");
         bool ok;
         fixed (byte* n = nonce)
         fixed (byte* ad = associatedData)
         fixed (byte* t = text)
         fixed (byte* tg = tag)
         {
-            Check(nonce.Length == NonceSize && tag.Length == TagSize, "nonce or tag size");
             var h = ctx.DangerousGetHandle();
             int len;
-            Check(_api.CipherInit(h, 0, 0, null, n, 0) == 1, "EVP_CipherInit_ex");
-            Check(_api.CtxCtrl(h, LibCrypto.CtrlAeadSetTag, TagSize, tg) == 1, "EVP_CTRL_AEAD_SET_TAG");
+            Check(_api.CipherInit(h, 0, 0, null, n, encrypt ? 1 : 0) == 1, "EVP_CipherInit_ex");
+            if (!encrypt)
+            {
+                Check(_api.CtxCtrl(h, LibCrypto.CtrlAeadSetTag, TagSize, tg) == 1, "EVP_CTRL_AEAD_SET_TAG");
+            }
             if (associatedData.Length > 0)
             {
                 Check(_api.CipherUpdate(h, null, &len, ad, associatedData.Length) == 1, "EVP_CipherUpdate (associated data)");
@@ -93,14 +84,15 @@ internal sealed unsafe class OpenSslAead : IDisposable
                 Check(_api.CipherUpdate(h, t, &len, t, text.Length) == 1, "EVP_CipherUpdate");
                 written = len;
             }
+            // A stream cipher writes everything in Update; Final only computes (or checks) the tag.
             Check(written == text.Length, "EVP_CipherUpdate length");
             ok = _api.CipherFinal(h, t + written, &len) == 1 && len == 0;
+            if (ok && encrypt)
+            {
+                Check(_api.CtxCtrl(h, LibCrypto.CtrlAeadGetTag, TagSize, tg) == 1, "EVP_CTRL_AEAD_GET_TAG");
+            }
         }
         GC.KeepAlive(ctx);
-        if (!ok)
-        {
-            CryptographicOperations.ZeroMemory(text);
-        }
         return ok;
     }
 

@@ -4,9 +4,10 @@ using System.Security.Cryptography;
 namespace WanBond.Core.Security.OpenSsl;
 
 /// <summary>
-/// ChaCha20-Poly1305 for one key through OpenSSL's EVP interface: one cipher context per direction of
-/// use (sealing, opening), keyed once, then only the nonce is set per packet. Works in place. Not
-/// thread-safe, like everything in Core: each engine owns its keys.
+/// ChaCha20-Poly1305 for one key through OpenSSL's EVP interface: one cipher context for sealing and one
+/// for opening, both keyed at construction (the key then lives only in OpenSSL's memory, which it cleanses
+/// when the contexts are freed), then only the nonce is set per packet. Works in place. Not thread-safe,
+/// like everything in Core: each engine owns its keys.
 /// </summary>
 internal sealed unsafe class OpenSslAead : IDisposable
 {
@@ -15,9 +16,8 @@ internal sealed unsafe class OpenSslAead : IDisposable
     public const int TagSize = 16;
 
     private readonly LibCrypto _api;
-    private readonly byte[] _key = new byte[KeySize];
-    private CipherContext? _encrypt;
-    private CipherContext? _decrypt;
+    private readonly CipherContext _encrypt;
+    private readonly CipherContext _decrypt;
     private bool _disposed;
 
     public OpenSslAead(LibCrypto api, ReadOnlySpan<byte> key)
@@ -27,7 +27,16 @@ internal sealed unsafe class OpenSslAead : IDisposable
             throw new ArgumentException($"A ChaCha20-Poly1305 key is {KeySize} bytes, not {key.Length}.", nameof(key));
         }
         _api = api;
-        key.CopyTo(_key);
+        _encrypt = NewContext(key, encrypt: true);
+        try
+        {
+            _decrypt = NewContext(key, encrypt: false);
+        }
+        catch
+        {
+            _encrypt.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Encrypts <paramref name="text"/> in place and writes the 16-byte tag.</summary>
@@ -35,7 +44,7 @@ internal sealed unsafe class OpenSslAead : IDisposable
     public void Encrypt(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> associatedData, Span<byte> text, Span<byte> tag)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        Check(Run(_encrypt ??= NewContext(encrypt: true), encrypt: true, nonce, associatedData, text, tag), "EVP_CipherFinal_ex");
+        Check(Run(_encrypt, encrypt: true, nonce, associatedData, text, tag), "EVP_CipherFinal_ex");
     }
 
     /// <summary>
@@ -46,7 +55,7 @@ internal sealed unsafe class OpenSslAead : IDisposable
     public bool TryDecrypt(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> associatedData, Span<byte> text, Span<byte> tag)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (Run(_decrypt ??= NewContext(encrypt: false), encrypt: false, nonce, associatedData, text, tag))
+        if (Run(_decrypt, encrypt: false, nonce, associatedData, text, tag))
         {
             return true;
         }
@@ -103,20 +112,26 @@ internal sealed unsafe class OpenSslAead : IDisposable
             return;
         }
         _disposed = true;
-        _encrypt?.Dispose();
-        _decrypt?.Dispose();
-        CryptographicOperations.ZeroMemory(_key);
+        _encrypt.Dispose();
+        _decrypt.Dispose();
     }
 
-    private CipherContext NewContext(bool encrypt)
+    private CipherContext NewContext(ReadOnlySpan<byte> key, bool encrypt)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
         var ctx = new CipherContext(_api);
-        fixed (byte* k = _key)
+        try
         {
-            Check(_api.CipherKey(ctx.DangerousGetHandle(), _api.ChaCha20Poly1305, 0, k, null, encrypt ? 1 : 0) == 1, "EVP_CipherInit_ex (key)");
+            fixed (byte* k = key)
+            {
+                Check(_api.CipherKey(ctx.DangerousGetHandle(), _api.ChaCha20Poly1305, 0, k, null, encrypt ? 1 : 0) == 1, "EVP_CipherInit_ex (key)");
+            }
+            return ctx;
         }
-        return ctx;
+        catch
+        {
+            ctx.Dispose();
+            throw;
+        }
     }
 
     private static void Check(bool ok, string what)

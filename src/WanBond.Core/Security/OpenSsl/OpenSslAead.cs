@@ -11,9 +11,9 @@ namespace WanBond.Core.Security.OpenSsl;
 /// </summary>
 internal sealed unsafe class OpenSslAead : IDisposable
 {
-    public const int KeySize = 32;
-    public const int NonceSize = 12;
-    public const int TagSize = 16;
+    private const int KeySize = ChaChaPolySeal.KeySize;
+    private const int NonceSize = 12;
+    private const int TagSize = ChaChaPolySeal.TagSize;
 
     private readonly LibCrypto _api;
     private readonly CipherContext _encrypt;
@@ -22,10 +22,8 @@ internal sealed unsafe class OpenSslAead : IDisposable
 
     public OpenSslAead(LibCrypto api, ReadOnlySpan<byte> key)
     {
-        if (key.Length != KeySize)
-        {
-            throw new ArgumentException($"A ChaCha20-Poly1305 key is {KeySize} bytes, not {key.Length}.", nameof(key));
-        }
+        // ChaChaPolySeal has checked the length for its callers; this guards the internal ones.
+        ArgumentOutOfRangeException.ThrowIfNotEqual(key.Length, KeySize, nameof(key));
         _api = api;
         _encrypt = NewContext(key, encrypt: true);
         try

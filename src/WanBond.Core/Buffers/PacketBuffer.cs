@@ -24,6 +24,9 @@ public sealed class PacketBuffer
     /// <summary>Flow hash (fq_codel) or path id (reorder buffer), depending on the stage.</summary>
     public int Tag { get; set; }
 
+    /// <summary>Flow bucket of a packet held in the reorder buffer.</summary>
+    public int Flow { get; set; }
+
     public Span<byte> Span => Data.AsSpan(0, Length);
 
     public ReadOnlySpan<byte> ReadOnlySpan => Data.AsSpan(0, Length);
@@ -36,5 +39,6 @@ public sealed class PacketBuffer
         TimestampUs = 0;
         Sequence = 0;
         Tag = 0;
+        Flow = 0;
     }
 }

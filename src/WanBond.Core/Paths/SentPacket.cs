@@ -23,6 +23,10 @@ internal struct SentPacket
     public uint DeliveredRxTimeAtSend;
     public bool HasDeliveredSnapshot;
     public bool AppLimited;
+    /// <summary>A data packet whose acknowledgement is still to be told to the express tracker.</summary>
+    public bool Data;
+    /// <summary>Sent as <see cref="Wire.PacketType.DataExpress"/> (its copies go the same way).</summary>
+    public bool Express;
 }
 
 /// <summary>

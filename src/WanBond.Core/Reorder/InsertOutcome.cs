@@ -6,6 +6,12 @@ public enum InsertOutcome
     /// <summary>Held until its turn (it filled a hole or extends the window).</summary>
     Accepted,
 
+    /// <summary>
+    /// An express packet (<see cref="Wire.PacketType.DataExpress"/>) that no earlier packet of its flow is held
+    /// for: queued for release at once, ahead of the holes in front of it. Its gseq counts as released.
+    /// </summary>
+    Express,
+
     /// <summary>Already held, or already released: a second copy (repair or network duplicate), dropped.</summary>
     Duplicate,
 

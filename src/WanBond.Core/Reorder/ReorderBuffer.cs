@@ -11,12 +11,23 @@ namespace WanBond.Core.Reorder;
 /// lost: it is skipped after <see cref="RepairWaitUs"/>. Otherwise it is late: it is skipped once the
 /// oldest packet it blocks has been held for <see cref="HoldBoundUs"/>. Bounded memory whatever arrives:
 /// a ring of <see cref="Capacity"/> slots indexed by gseq. Not thread-safe; no allocation per packet.
+/// <para>
+/// Express packets skip the global order: one whose sender had every earlier packet of its inner flow
+/// acknowledged, and of whose flow nothing is held here, is released on arrival, so that a ping, a DNS
+/// answer or a keystroke does not wait for a bulk flow's packet stuck on a slow link. Held packets are
+/// counted per flow bucket (the caller's flow hash modulo <see cref="FlowBuckets"/>; a collision only
+/// makes a flow wait as before).
+/// </para>
 /// </summary>
 public sealed class ReorderBuffer
 {
     private const long NotLost = long.MaxValue;
 
     private readonly PacketPool _pool;
+    // Stands in a slot for an express packet already released: the gseq is taken, nothing is held.
+    private readonly PacketBuffer _releasedEarly = new();
+    private readonly int[] _heldPerFlow;
+    private readonly Queue<PacketBuffer> _express = new();
     private readonly PacketBuffer?[] _slots;
     private readonly long[] _lostAtUs; // per slot: when its hole became known lost, NotLost if not (yet)
     private readonly bool[] _lastDepartureReleased; // per slot: was the last gseq to leave it released (not skipped)
@@ -35,8 +46,10 @@ public sealed class ReorderBuffer
     /// <param name="pool">Where held packets are copied to; released buffers are the caller's to return.</param>
     /// <param name="capacityPackets">Ring size (rounded up to a power of two): the most gseqs ahead of
     /// <see cref="NextExpected"/> that can be held.</param>
-    public ReorderBuffer(int pathCount, PacketPool pool, int capacityPackets = 16384)
+    /// <param name="flowBuckets">Flow buckets for express release; flows are given as an index below this.</param>
+    public ReorderBuffer(int pathCount, PacketPool pool, int capacityPackets = 16384, int flowBuckets = 1024)
     {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(flowBuckets);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(pathCount);
         ArgumentNullException.ThrowIfNull(pool);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(capacityPackets);
@@ -52,7 +65,14 @@ public sealed class ReorderBuffer
         _active = new bool[pathCount];
         Array.Fill(_active, true);
         _arrivals = new long[2 * capacity];
+        _heldPerFlow = new int[flowBuckets];
     }
+
+    /// <summary>Flow buckets: the flow index given to <see cref="Insert"/> is below this.</summary>
+    public int FlowBuckets => _heldPerFlow.Length;
+
+    /// <summary>Express packets released on arrival, ahead of holes (their gseq was not the next expected).</summary>
+    public long ReleasedExpress { get; private set; }
 
     /// <summary>Ring size: at most this many packets are held.</summary>
     public int Capacity => _slots.Length;
@@ -84,7 +104,7 @@ public sealed class ReorderBuffer
         }
     }
 
-    /// <summary>Packets held.</summary>
+    /// <summary>Packets held (express packets already released are not).</summary>
     public int Count { get; private set; }
 
     public long Released { get; private set; }
@@ -124,10 +144,14 @@ public sealed class ReorderBuffer
     /// Takes a data packet that arrived on <paramref name="pathId"/> and raises that path's watermark.
     /// A packet too far ahead makes room by skipping the head (counted in <see cref="SkippedOverflow"/>).
     /// </summary>
+    /// <param name="flow">The packet's flow bucket, below <see cref="FlowBuckets"/>.</param>
+    /// <param name="express">The sender had every earlier packet of this flow acknowledged: release it now
+    /// unless a packet of its flow is held (<see cref="InsertOutcome.Express"/>).</param>
     /// <exception cref="ArgumentException"><paramref name="inner"/> is longer than a pooled buffer.</exception>
-    public InsertOutcome Insert(long gseq, int pathId, ReadOnlySpan<byte> inner, long nowUs)
+    public InsertOutcome Insert(long gseq, int pathId, ReadOnlySpan<byte> inner, long nowUs, int flow = 0, bool express = false)
     {
         CheckPath(pathId);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)flow, (uint)_heldPerFlow.Length, nameof(flow));
         if (gseq < 0)
         {
             TooLate++;
@@ -163,13 +187,25 @@ public sealed class ReorderBuffer
                 Duplicates++;
                 outcome = InsertOutcome.Duplicate;
             }
+            else if (express && gseq != NextExpected && _heldPerFlow[flow] == 0)
+            {
+                var p = _pool.Rent(inner);
+                p.Sequence = gseq;
+                p.TimestampUs = nowUs;
+                p.Tag = pathId;
+                _express.Enqueue(p);
+                _slots[s] = _releasedEarly;
+                outcome = InsertOutcome.Express;
+            }
             else
             {
                 var p = _pool.Rent(inner);
                 p.Sequence = gseq;
                 p.TimestampUs = nowUs;
                 p.Tag = pathId;
+                p.Flow = flow;
                 _slots[s] = p;
+                _heldPerFlow[flow]++;
                 Count++;
                 PushArrival(gseq);
                 outcome = InsertOutcome.Accepted;
@@ -201,17 +237,34 @@ public sealed class ReorderBuffer
     /// behind it, a late one only when it blocks a packet). Call until false after each input.
     /// The packet's <see cref="PacketBuffer.Sequence"/> is its gseq, <see cref="PacketBuffer.TimestampUs"/> its
     /// arrival time, <see cref="PacketBuffer.Tag"/> its path. The caller returns it to the pool.
+    /// Express packets come first, in arrival order.
     /// </summary>
     public bool TryRelease(long nowUs, [NotNullWhen(true)] out PacketBuffer? packet)
     {
+        if (_express.TryDequeue(out packet))
+        {
+            ReleasedExpress++;
+            Released++;
+            LastHoldUs = 0;
+            return true;
+        }
         while (true)
         {
             int s = Slot(NextExpected);
             var p = _slots[s];
+            if (p == _releasedEarly)
+            {
+                _slots[s] = null;
+                Depart(NextExpected, released: true);
+                NextExpected++;
+                MarkLost(nowUs);
+                continue;
+            }
             if (p is not null)
             {
                 _slots[s] = null;
                 Count--;
+                _heldPerFlow[p.Flow]--;
                 Released++;
                 LastHoldUs = nowUs - p.TimestampUs;
                 TotalHoldUs += LastHoldUs;
@@ -234,8 +287,7 @@ public sealed class ReorderBuffer
                 if (RepairWaitUs == 0 && _lossFrontier > NextExpected + 1)
                 {
                     // Every gseq below the frontier is lost and due: one jump, however far a probe announced.
-                    SkippedLost += _lossFrontier - NextExpected;
-                    SkipTo(_lossFrontier);
+                    SkippedLost += _lossFrontier - NextExpected - SkipTo(_lossFrontier);
                     MarkLost(nowUs);
                     continue;
                 }
@@ -264,7 +316,7 @@ public sealed class ReorderBuffer
     public long NextDeadlineUs(long nowUs)
     {
         int s = Slot(NextExpected);
-        if (_slots[s] is not null)
+        if (_express.Count > 0 || _slots[s] is not null)
         {
             return nowUs;
         }
@@ -330,16 +382,23 @@ public sealed class ReorderBuffer
         {
             if (Count == 0)
             {
-                SkippedOverflow += target - NextExpected;
-                SkipTo(target);
+                SkippedOverflow += target - NextExpected - SkipTo(target);
                 return;
             }
             int s = Slot(NextExpected);
             var p = _slots[s];
+            if (p == _releasedEarly)
+            {
+                _slots[s] = null;
+                Depart(NextExpected, released: true);
+                NextExpected++;
+                continue;
+            }
             if (p is not null)
             {
                 _slots[s] = null;
                 Count--;
+                _heldPerFlow[p.Flow]--;
                 _pool.Return(p);
             }
             SkippedOverflow++;
@@ -348,16 +407,23 @@ public sealed class ReorderBuffer
         }
     }
 
-    // Moves NextExpected to target with nothing held, touching at most Capacity slots however far it goes.
-    private void SkipTo(long target)
+    // Moves NextExpected to target with nothing held (express stand-ins aside), touching at most Capacity slots
+    // however far it goes. Returns how many express stand-ins it passed: those gseqs were released, not skipped.
+    private long SkipTo(long target)
     {
+        long early = 0;
         for (long g = Math.Max(NextExpected, target - Capacity); g < target; g++)
         {
-            Depart(g, released: false);
+            int s = Slot(g);
+            bool wasEarly = _slots[s] == _releasedEarly;
+            _slots[s] = null;
+            Depart(g, released: wasEarly);
+            early += wasEarly ? 1 : 0;
         }
         NextExpected = target;
         _arrivalHead = 0;
         _arrivalCount = 0; // all stale: nothing is held
+        return early;
     }
 
     private void Depart(long gseq, bool released)

@@ -46,6 +46,9 @@ public sealed class Session
     /// <summary>Inner packets up to this size are sent on two paths.</summary>
     public const int SmallPacketBytes = 200;
 
+    /// <summary>Inner flows are told apart by their 5-tuple hash modulo this (sender queue, express delivery).</summary>
+    private const int FlowBuckets = 1024;
+
     /// <summary>How long a receiver told that repairs follow holds the holes they will fill, at most.</summary>
     public const long RepairAnnouncementHoldUs = 1_000_000;
 
@@ -68,6 +71,7 @@ public sealed class Session
     private readonly FqCodelQueue _sendQueue;
     private readonly RepairQueue _repairs = new(4096);
     private readonly ReorderBuffer _reorder;
+    private readonly OutstandingFlows _outstanding = new(FlowBuckets);
     private readonly byte[] _scratch = new byte[PacketBuffer.Capacity];
     private readonly AckBlock[] _ackBlocks = new AckBlock[AckFrame.MaxBlocks];
     private readonly AckRange[] _ackRanges = new AckRange[AckFrame.MaxBlocks * (AckFrame.MaxRanges + 1)];
@@ -92,6 +96,7 @@ public sealed class Session
     private bool _announceRepairs;
     private PacketBuffer? _duplicate;
     private long _duplicateGseq;
+    private bool _duplicateExpress;
     private long _duplicateFirstSentUs;
     private int _duplicateNotOnPath;
     private readonly long[] _lastOwdBase;
@@ -176,8 +181,8 @@ public sealed class Session
             SchedulerKind.MinRtt => new MinRttScheduler(),
             _ => throw new ArgumentOutOfRangeException(nameof(options), "unknown scheduler"),
         };
-        _sendQueue = new FqCodelQueue(_pool, options.SendQueueBytes, options.CodelTargetUs, options.CodelIntervalUs);
-        _reorder = new ReorderBuffer(options.PathCount, _pool);
+        _sendQueue = new FqCodelQueue(_pool, options.SendQueueBytes, options.CodelTargetUs, options.CodelIntervalUs, flowSlots: FlowBuckets);
+        _reorder = new ReorderBuffer(options.PathCount, _pool, flowBuckets: FlowBuckets);
         _lastNowUs = nowUs;
         if (role == SessionRole.Initiator)
         {
@@ -241,6 +246,12 @@ public sealed class Session
 
     /// <summary>Holes released past because they were later than the hold bound (not known lost).</summary>
     public long ReorderSkippedLate => _reorder.SkippedLate;
+
+    /// <summary>New data packets sent express (every earlier packet of their flow acknowledged).</summary>
+    public long ExpressSent { get; private set; }
+
+    /// <summary>Received express packets released on arrival, ahead of holes in the global order.</summary>
+    public long ExpressReleased => _reorder.ReleasedExpress;
 
     /// <summary>
     /// Copies of late packets released unsent: their original was acknowledged while they waited, or the only
@@ -331,7 +342,7 @@ public sealed class Session
                 case PacketType.CookieReply:
                     ReceiveCookieReply(datagram, header.PathId, nowUs);
                     return;
-                case PacketType.Data or PacketType.Ack or PacketType.Probe or PacketType.Close:
+                case PacketType.Data or PacketType.DataExpress or PacketType.Ack or PacketType.Probe or PacketType.Close:
                     break;
                 default:
                     // Initiations are the daemon's (it routes them by key); Hello/HelloReply do not exist here.
@@ -362,14 +373,14 @@ public sealed class Session
         var ackEliciting = false;
         switch (header.Type)
         {
-            case PacketType.Data:
+            case PacketType.Data or PacketType.DataExpress:
                 // The header named our session id, so the peer knows us even if its HelloReply is still on its way.
                 if (!DataFrame.TryParse(plain, out var gseq32, out var inner, out reason))
                 {
                     Drops.Increment(reason);
                     return;
                 }
-                ReceiveData(path, SequenceNumbers.ExpandGseq(gseq32, _highestGseqReceived + 1), inner, nowUs);
+                ReceiveData(path, SequenceNumbers.ExpandGseq(gseq32, _highestGseqReceived + 1), inner, header.Type == PacketType.DataExpress, nowUs);
                 ackEliciting = true;
                 break;
             case PacketType.Probe:
@@ -454,14 +465,15 @@ public sealed class Session
         }
     }
 
-    private void ReceiveData(PathState path, long gseq, ReadOnlySpan<byte> inner, long nowUs)
+    private void ReceiveData(PathState path, long gseq, ReadOnlySpan<byte> inner, bool express, long nowUs)
     {
         var outOfOrder = gseq < _highestGseqReceived;
         if (gseq > _highestGseqReceived)
         {
             _highestGseqReceived = gseq;
         }
-        var outcome = _reorder.Insert(gseq, path.Id, inner, nowUs);
+        var flow = (int)((uint)FqCodelQueue.FlowHash(inner) % FlowBuckets);
+        var outcome = _reorder.Insert(gseq, path.Id, inner, nowUs, flow, express);
         if (outcome == InsertOutcome.Duplicate)
         {
             Drops.Increment(DropReason.Duplicate);
@@ -598,7 +610,7 @@ public sealed class Session
             return;
         }
         var copy = _pool.Rent(sp.Inner.ReadOnlySpan);
-        if (_repairs.TryAdd(copy, sp.Gseq, sp.FirstSentUs, p.Id, sp.PacketNumber))
+        if (_repairs.TryAdd(copy, sp.Gseq, sp.FirstSentUs, p.Id, sp.PacketNumber, sp.Express))
         {
             sp.Repaired = true;
             p.PacketsRepaired++;
@@ -632,6 +644,11 @@ public sealed class Session
             for (var pn = range.Largest; pn >= lo; pn--)
             {
                 ref var sp = ref sent[pn];
+                if (sp.Data)
+                {
+                    sp.Data = false;
+                    _outstanding.Acknowledged(sp.Gseq);
+                }
                 if (sp.InFlight)
                 {
                     sp.InFlight = false;
@@ -781,7 +798,7 @@ public sealed class Session
         {
             return;
         }
-        if (!sp.Repaired && nowUs - sp.FirstSentUs <= RepairAgeLimitUs() && _repairs.TryAdd(sp.Inner, sp.Gseq, sp.FirstSentUs))
+        if (!sp.Repaired && nowUs - sp.FirstSentUs <= RepairAgeLimitUs() && _repairs.TryAdd(sp.Inner, sp.Gseq, sp.FirstSentUs, express: sp.Express))
         {
             p.PacketsRepaired++;
         }
@@ -1378,6 +1395,7 @@ public sealed class Session
         PacketBuffer inner;
         long gseq;
         long firstSentUs;
+        bool express;
         // Copies whose original was acknowledged meanwhile are released unsent. A copy never goes on the path
         // its original is queued on (it would arrive after it): new data goes there instead while the copy waits
         // for another path, and with no new data or no other path, the copy is released (its original is still on
@@ -1419,6 +1437,7 @@ public sealed class Session
             inner = repair.Inner;
             gseq = repair.Gseq;
             firstSentUs = repair.FirstSentUs;
+            express = repair.Express;
         }
         else
         {
@@ -1431,6 +1450,12 @@ public sealed class Session
             }
             inner = fresh;
             gseq = _nextGseq++;
+            // Every earlier packet of its flow acknowledged: the receiver may release it ahead of other flows' holes.
+            express = _outstanding.Add(gseq, fresh.Tag, nowUs);
+            if (express)
+            {
+                ExpressSent++;
+            }
             if (_sendQueue.Count == 0)
             {
                 _queueEmptySinceUs = nowUs;
@@ -1440,10 +1465,11 @@ public sealed class Session
         // Small packets (TCP acks, DNS, voice) are cheap to send twice and costly to have stuck behind
         // a link that just stalled: a copy follows on the next-best path.
         var duplicate = !isRepair && inner.Length <= SmallPacketBytes && _duplicate is null && UsablePathCount() >= 2;
-        length = WriteData(_paths[i], inner, gseq, firstSentUs, isRepair || duplicate, destination, nowUs);
+        length = WriteData(_paths[i], inner, gseq, firstSentUs, isRepair || duplicate, express, destination, nowUs);
         if (duplicate)
         {
             _duplicate = _pool.Rent(inner.ReadOnlySpan);
+            _duplicateExpress = express;
             _duplicateGseq = gseq;
             _duplicateFirstSentUs = firstSentUs;
             _duplicateNotOnPath = i;
@@ -1477,7 +1503,7 @@ public sealed class Session
             _pool.Return(inner);
             return false;
         }
-        length = WriteData(best, inner, _duplicateGseq, _duplicateFirstSentUs, repaired: true, destination, nowUs);
+        length = WriteData(best, inner, _duplicateGseq, _duplicateFirstSentUs, repaired: true, _duplicateExpress, destination, nowUs);
         pathId = best.Id;
         return true;
     }
@@ -1530,14 +1556,17 @@ public sealed class Session
     }
 
     /// <summary>Seals one data packet on <paramref name="p"/>, which keeps <paramref name="inner"/> until it is acknowledged.</summary>
-    private int WriteData(PathState p, PacketBuffer inner, long gseq, long firstSentUs, bool repaired, Span<byte> destination, long nowUs)
+    private int WriteData(PathState p, PacketBuffer inner, long gseq, long firstSentUs, bool repaired, bool express, Span<byte> destination, long nowUs)
     {
         var plain = destination[HeaderSize..];
         DataFrame.WriteHeader(plain, (uint)gseq);
         inner.ReadOnlySpan.CopyTo(plain[DataFrame.HeaderSize..]);
-        var length = Seal(p, PacketType.Data, SendReceiverId, destination, DataFrame.HeaderSize + inner.Length, nowUs, ackEliciting: true, out var pn);
+        var type = express ? PacketType.DataExpress : PacketType.Data;
+        var length = Seal(p, type, SendReceiverId, destination, DataFrame.HeaderSize + inner.Length, nowUs, ackEliciting: true, out var pn);
         ref var sp = ref p.Sent[pn];
         sp.Inner = inner;
+        sp.Data = true;
+        sp.Express = express;
         sp.Gseq = gseq;
         sp.FirstSentUs = firstSentUs;
         sp.Repaired = repaired;

@@ -23,7 +23,12 @@ public enum PacketType : byte
     /// <summary>Either side ends the session.</summary>
     Close = 6,
 
-    // 7 is unassigned: parsed as UnknownType.
+    /// <summary>
+    /// A <see cref="Data"/> packet the receiver delivers on arrival, without waiting for holes in the global
+    /// order: the sender had every earlier packet of the same inner flow acknowledged when it first sent it.
+    /// Same payload (<see cref="DataFrame"/>).
+    /// </summary>
+    DataExpress = 7,
 
     /// <summary>Reserved for the security layer's handshake; no payload parser in v1.</summary>
     HandshakeInitiation = 8,

@@ -158,6 +158,12 @@ public sealed class SessionStatus
 
     public long ReorderSkipped { get; set; }
 
+    /// <summary>New inner packets sent express: every earlier packet of their flow was acknowledged (docs/engine.md).</summary>
+    public long ExpressSent { get; set; }
+
+    /// <summary>Received express packets released ahead of other flows' holes.</summary>
+    public long ExpressReleased { get; set; }
+
     public double HoldBoundMs { get; set; }
 
     public long DatagramsDropped { get; set; }

@@ -121,7 +121,7 @@ public sealed class ProxyEngine : EngineLoop
             ReceiveInitiation(item, header, nowUs);
             return;
         }
-        if (header.Type is not (PacketType.Data or PacketType.Ack or PacketType.Probe or PacketType.Close)
+        if (header.Type is not (PacketType.Data or PacketType.DataExpress or PacketType.Ack or PacketType.Probe or PacketType.Close)
             || !_byIndex.TryGetValue(header.ReceiverSessionId, out var ps))
         {
             UnknownSession++;
@@ -434,6 +434,8 @@ public sealed class ProxyEngine : EngineLoop
                 SendQueueBytes = s.SendQueueBytes,
                 SendQueueDrops = s.SendQueueDrops,
                 ReorderSkipped = s.ReorderSkipped,
+                ExpressSent = s.ExpressSent,
+                ExpressReleased = s.ExpressReleased,
                 HoldBoundMs = s.HoldBoundUs / 1000.0,
                 DatagramsDropped = s.Drops.Total,
             };

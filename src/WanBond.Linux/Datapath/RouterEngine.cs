@@ -202,6 +202,8 @@ public sealed class RouterEngine : EngineLoop
             SendQueueBytes = s.SendQueueBytes,
             SendQueueDrops = s.SendQueueDrops,
             ReorderSkipped = s.ReorderSkipped,
+            ExpressSent = s.ExpressSent,
+            ExpressReleased = s.ExpressReleased,
             HoldBoundMs = s.HoldBoundUs / 1000.0,
             DatagramsDropped = s.Drops.Total,
         };

@@ -81,6 +81,8 @@ public sealed class RekeyGiveUpTests : IDisposable
 
     private static PacketType TypeOf(byte[] d) => (PacketType)(d[0] & 0x0F);
 
+    private static bool IsData(byte[] d) => TypeOf(d) is PacketType.Data or PacketType.DataExpress;
+
     /// <summary>The traffic sent during [fromUs, toUs), by the marks (1 s resolution).</summary>
     private static IEnumerable<(bool ToProxy, int Path, byte[] Datagram)> Between(EngineHarness h, List<(long TimeUs, int Count)> marks, long fromUs, long toUs)
     {
@@ -104,12 +106,12 @@ public sealed class RekeyGiveUpTests : IDisposable
         h.RunUntil(179 * Second);
         // Rekey attempts from 120 s on, unanswered, while the old keys still carry traffic both ways.
         Assert.True(h.Router.HandshakeAttemptsTimedOut >= 10, $"{h.Router.HandshakeAttemptsTimedOut} attempts timed out");
-        Assert.Contains(Between(h, marks, 170 * Second, 179 * Second), t => t.ToProxy && TypeOf(t.Datagram) == PacketType.Data);
-        Assert.Contains(Between(h, marks, 170 * Second, 179 * Second), t => !t.ToProxy && TypeOf(t.Datagram) == PacketType.Data);
+        Assert.Contains(Between(h, marks, 170 * Second, 179 * Second), t => t.ToProxy && IsData(t.Datagram));
+        Assert.Contains(Between(h, marks, 170 * Second, 179 * Second), t => !t.ToProxy && IsData(t.Datagram));
 
         h.RunUntil(policy.RejectAfterUs + 1 * Second);
         // Past the reject-after age, neither side seals another datagram with those keys, however much is queued.
-        Assert.DoesNotContain(Between(h, marks, policy.RejectAfterUs + 1 * Second, 400 * Second), t => TypeOf(t.Datagram) is PacketType.Data or PacketType.Ack or PacketType.Probe);
+        Assert.DoesNotContain(Between(h, marks, policy.RejectAfterUs + 1 * Second, 400 * Second), t => TypeOf(t.Datagram) is PacketType.Data or PacketType.DataExpress or PacketType.Ack or PacketType.Probe);
         Assert.False(h.Router.IsEstablished);
         Assert.False(h.Router.HandshakeGaveUp); // still trying: 90 s have not passed since the first rekey attempt
 
@@ -125,7 +127,7 @@ public sealed class RekeyGiveUpTests : IDisposable
         Assert.DoesNotContain(Between(h, marks, 212 * Second, 400 * Second), t => t.ToProxy);
         Assert.True(h.Router.NextTimeoutUs > h.NowUs, "a session that gave up must not ask to run again at once");
         // Data the router's side still has arriving with the dropped keys is refused, never opened.
-        var lateData = Between(h, marks, 100 * Second, 170 * Second).First(t => !t.ToProxy && TypeOf(t.Datagram) == PacketType.Data).Datagram;
+        var lateData = Between(h, marks, 100 * Second, 170 * Second).First(t => !t.ToProxy && IsData(t.Datagram)).Datagram;
         var before = h.Router.Drops[DropReason.UnknownSession];
         h.Inject(toProxy: false, lateData[5], lateData);
         Assert.Equal(before + 1, h.Router.Drops[DropReason.UnknownSession]);
@@ -156,6 +158,6 @@ public sealed class RekeyGiveUpTests : IDisposable
         Assert.False(h.Router.HandshakeGaveUp);
         Assert.True(h.Router.IsEstablished);
         Assert.Equal(2, h.Router.HandshakesCompleted);
-        Assert.Contains(Between(h, marks, 250 * Second, 300 * Second), t => t.ToProxy && TypeOf(t.Datagram) == PacketType.Data);
+        Assert.Contains(Between(h, marks, 250 * Second, 300 * Second), t => t.ToProxy && IsData(t.Datagram));
     }
 }

@@ -61,6 +61,17 @@ internal sealed class EngineHarness
     /// <summary>Set a link's rate to 0 to cut it (packets queue, nothing is delivered).</summary>
     public void SetRate(int link, long bytesPerSecond) => _rate[link] = bytesPerSecond;
 
+    /// <summary>
+    /// A gap in a link's service, as mobile links have: packets sent on <paramref name="link"/> toward
+    /// <paramref name="toProxy"/>'s side from now on queue behind it for <paramref name="durationUs"/> more
+    /// (nothing is lost, order is kept).
+    /// </summary>
+    public void Pause(bool toProxy, int link, long durationUs)
+    {
+        var free = _linkFreeUs[toProxy ? 0 : 1];
+        free[link] = Math.Max(free[link], NowUs) + durationUs;
+    }
+
     public void At(long timeUs, Action action) => _events.Enqueue(action, (timeUs, _seq++));
 
     public void Kick(Session s) => Service(s);

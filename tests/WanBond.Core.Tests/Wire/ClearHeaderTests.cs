@@ -85,7 +85,6 @@ public class ClearHeaderTests
 
     [Theory]
     [InlineData(0)]
-    [InlineData(7)]
     [InlineData(11)]
     [InlineData(15)]
     public void Unassigned_types_are_rejected(int type)

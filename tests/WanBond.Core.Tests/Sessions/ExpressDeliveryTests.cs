@@ -1,0 +1,90 @@
+using WanBond.Core.Sessions;
+
+namespace WanBond.Core.Tests.Sessions;
+
+/// <summary>
+/// Express delivery end to end: a sparse flow (a ping) is not held behind a bulk flow's packets stuck on a
+/// link that stalled, and neither flow is ever reordered.
+/// </summary>
+public class ExpressDeliveryTests
+{
+    private const long Mbit = 125_000; // bytes/s
+
+    /// <summary>A small packet of its own flow (source port 0x77nn: a DNS query, a ping), with <paramref name="id"/> in its payload.</summary>
+    private static byte[] Ping(int id)
+    {
+        var p = EngineHarness.Packet(id, 84);
+        p[20] = 0x77;
+        p[21] = (byte)id;
+        return p;
+    }
+
+    private static bool IsPing(byte[] p) => p[20] == 0x77;
+
+    [Fact]
+    public void Queries_overtake_bulk_packets_held_for_a_paused_link_and_the_bulk_flow_stays_in_order()
+    {
+        var h = new EngineHarness([10 * Mbit, 10 * Mbit], [20_000, 20_000]);
+        const int bulk = 1500;
+        const int pings = 150;
+        for (var i = 0; i < bulk; i++)
+        {
+            var id = i;
+            h.At(300_000 + i * 1000L, () => { h.Proxy.SubmitInner(EngineHarness.Packet(id), h.NowUs); h.Kick(h.Proxy); });
+        }
+        // A query every 10 ms, each its own flow, as DNS lookups or pings.
+        var pingSent = new Dictionary<int, long>();
+        for (var k = 0; k < pings; k++)
+        {
+            var id = 100_000 + k;
+            h.At(300_003 + k * 10_000L, () => { pingSent[id] = h.NowUs; h.Proxy.SubmitInner(Ping(id), h.NowUs); h.Kick(h.Proxy); });
+        }
+        // Path 1 pauses for 400 ms (a mobile link's gap): what is queued on it waits; the router holds what follows.
+        var pingAt = new Dictionary<int, long>();
+        var count = 0;
+        h.At(900_000, () => h.Pause(toProxy: false, 1, 400_000));
+        for (var t = 300_000L; t < 2_500_000; t += 1_000)
+        {
+            h.At(t, () =>
+            {
+                for (; count < h.DeliveredAtRouter.Count; count++)
+                {
+                    var p = h.DeliveredAtRouter[count];
+                    if (IsPing(p))
+                    {
+                        pingAt[EngineHarness.IdOf(p)] = h.NowUs;
+                    }
+                }
+            });
+        }
+        h.RunUntil(2_500_000);
+
+        var delivered = h.DeliveredAtRouter;
+        var bulkIds = delivered.Where(p => !IsPing(p)).Select(EngineHarness.IdOf).ToList();
+        var pingIds = delivered.Where(IsPing).Select(EngineHarness.IdOf).ToList();
+        Assert.True(bulkIds.Zip(bulkIds.Skip(1)).All(p => p.First < p.Second), "bulk flow in order");
+        Assert.Equal(pings, pingIds.Count);
+        Assert.True(h.Proxy.ExpressSent >= pings, $"express sent {h.Proxy.ExpressSent}");
+        Assert.True(h.Router.ExpressReleased >= 1, $"express released {h.Router.ExpressReleased}");
+        // Queries sent in the pause's first 80 ms reach the router in the path's delay (~20 ms) while it holds
+        // the bulk packets stuck on path 1 (without express delivery they waited 65-97 ms for them).
+        var worst = pingIds.Where(id => pingSent[id] >= 900_000 && pingSent[id] < 980_000).Max(id => pingAt[id] - pingSent[id]);
+        Assert.True(worst < 40_000, $"a query sent during the pause took {worst / 1000} ms");
+        Assert.Equal(bulk, bulkIds.Count + h.Proxy.SendQueueDrops); // the pause loses nothing
+    }
+
+    [Fact]
+    public void A_flow_with_packets_in_flight_is_not_sent_express()
+    {
+        var h = new EngineHarness([10 * Mbit, 10 * Mbit], [20_000, 20_000]);
+        for (var i = 0; i < 200; i++)
+        {
+            var id = i;
+            h.At(300_000 + i * 500L, () => { h.Proxy.SubmitInner(EngineHarness.Packet(id), h.NowUs); h.Kick(h.Proxy); });
+        }
+        h.RunUntil(1_000_000);
+        // A steady bulk flow always has packets unacknowledged: only its first packet may go express.
+        Assert.Equal(200, h.DeliveredAtRouter.Count);
+        Assert.InRange(h.Proxy.ExpressSent, 1, 1);
+    }
+}

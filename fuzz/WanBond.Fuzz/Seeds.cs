@@ -49,7 +49,7 @@ internal static class Seeds
             foreach (var d in exchanged)
             {
                 var type = (PacketType)(d[0] & 0x0F);
-                if (type is not (PacketType.Data or PacketType.DataExpress or PacketType.Ack or PacketType.Probe))
+                if (type is not (PacketType.Data or PacketType.DataExpress or PacketType.DataExpressOnPath or PacketType.Ack or PacketType.Probe))
                 {
                     continue;
                 }

@@ -54,7 +54,7 @@ public static class Targets
         {
             return "proxy:" + Initiation(datagram);
         }
-        if (header.Type is not (PacketType.Data or PacketType.DataExpress or PacketType.Ack or PacketType.Probe or PacketType.Close))
+        if (header.Type is not (PacketType.Data or PacketType.DataExpress or PacketType.DataExpressOnPath or PacketType.Ack or PacketType.Probe or PacketType.Close))
         {
             return "proxy:not-for-proxy";
         }

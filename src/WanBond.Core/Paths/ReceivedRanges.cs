@@ -69,6 +69,33 @@ public sealed class ReceivedRanges
         return false;
     }
 
+    /// <summary>
+    /// Every packet number from <paramref name="from"/> to <paramref name="to"/> was recorded (true when the span is
+    /// empty). False when some were not, or are too old to tell.
+    /// </summary>
+    public bool AllReceived(ulong from, ulong to)
+    {
+        if (from > to)
+        {
+            return true;
+        }
+        for (var i = 0; i < Count; i++)
+        {
+            if (_hi[i] >= to)
+            {
+                if (_lo[i] <= from)
+                {
+                    return true;
+                }
+            }
+            else
+            {
+                return false; // ranges are newest first: none further on reaches to
+            }
+        }
+        return false;
+    }
+
     /// <summary>Copies the ranges, newest first, into <paramref name="destination"/>; returns how many.</summary>
     public int CopyTo(Span<AckRange> destination)
     {

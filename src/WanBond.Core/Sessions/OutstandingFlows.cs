@@ -1,11 +1,28 @@
 namespace WanBond.Core.Sessions;
 
+/// <summary>How a data packet may be released ahead of the global order (see <see cref="OutstandingFlows"/>).</summary>
+internal enum ExpressKind
+{
+    /// <summary>In global order, as any packet (<see cref="Wire.PacketType.Data"/>).</summary>
+    None,
+
+    /// <summary>Every earlier packet of its flow was acknowledged (<see cref="Wire.PacketType.DataExpress"/>).</summary>
+    Express,
+
+    /// <summary>Every unacknowledged earlier packet of its flow has a copy sent before it on the same path
+    /// (<see cref="Wire.PacketType.DataExpressOnPath"/>).</summary>
+    ExpressOnPath,
+}
+
 /// <summary>
 /// The sender's side of express delivery: per inner-flow bucket, how many of its packets are still
-/// unacknowledged. A flow with none may send its next packet as <see cref="Wire.PacketType.DataExpress"/>:
-/// the receiver has every earlier packet of it, so releasing this one ahead of other flows' holes cannot
-/// reorder the flow. A ping, a DNS query or a keystroke thus never waits behind a bulk flow's packet stuck
-/// on a slow link.
+/// unacknowledged, and how many of those have a copy on each path. A packet of a flow with none may go
+/// <see cref="ExpressKind.Express"/>: the receiver has every earlier packet of it, so releasing this one ahead
+/// of other flows' holes cannot reorder the flow. When every unacknowledged one has a copy on the path this
+/// packet takes, it may go <see cref="ExpressKind.ExpressOnPath"/>: the path is FIFO, so the receiver has
+/// them too unless that path lost a packet since the flow's last one it received there, which it can see.
+/// A ping, a DNS query, a keystroke or a game's updates thus do not wait behind a bulk flow's packet stuck
+/// on a slow link. Buckets are the unit throughout (both ends hash alike): flows sharing one only wait more.
 /// <para>
 /// Entries are kept by gseq in a ring. An entry leaves when any copy of its packet is acknowledged, or
 /// when it is older than <see cref="MaxAgeUs"/> or pushed out of the ring: a packet unacknowledged that long
@@ -21,26 +38,34 @@ internal sealed class OutstandingFlows
 
     private const long Free = -1;
 
+    private readonly int _paths;
     private readonly long[] _gseq; // per ring slot: the gseq still outstanding there, Free if none
     private readonly int[] _flow;
     private readonly long[] _sentUs;
+    private readonly uint[] _onPaths; // per ring slot: the paths a copy was sent on
     private readonly int[] _perFlow;
+    private readonly int[] _perFlowPath; // [flow * paths + path]: outstanding packets of the flow with a copy on the path
     private readonly long _mask;
     private long _oldest; // every gseq below is resolved
     private long _next; // one past the newest gseq added
 
-    public OutstandingFlows(int flowBuckets, int capacity = 65536)
+    public OutstandingFlows(int flowBuckets, int pathCount, int capacity = 65536)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(flowBuckets);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(pathCount);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(pathCount, 32);
         if (capacity <= 0 || (capacity & (capacity - 1)) != 0)
         {
             throw new ArgumentOutOfRangeException(nameof(capacity), "must be a power of two");
         }
+        _paths = pathCount;
         _gseq = new long[capacity];
         Array.Fill(_gseq, Free);
         _flow = new int[capacity];
         _sentUs = new long[capacity];
+        _onPaths = new uint[capacity];
         _perFlow = new int[flowBuckets];
+        _perFlowPath = new int[flowBuckets * pathCount];
         _mask = capacity - 1;
     }
 
@@ -50,10 +75,10 @@ internal sealed class OutstandingFlows
     public int Outstanding(int flow) => _perFlow[flow];
 
     /// <summary>
-    /// Registers a new packet (not a repair) of <paramref name="flow"/>, first sent now. gseqs come in
-    /// increasing order. True when every earlier packet of the flow was acknowledged: it may go express.
+    /// Registers a new packet (not a repair) of <paramref name="flow"/>, first sent now, before any of its copies
+    /// is recorded with <see cref="SentOn"/>. gseqs come in increasing order.
     /// </summary>
-    public bool Add(long gseq, int flow, long nowUs)
+    public void Add(long gseq, int flow, long nowUs)
     {
         if (gseq < _next)
         {
@@ -64,18 +89,57 @@ internal sealed class OutstandingFlows
         {
             ResolveSlot(_oldest++);
         }
-        var clear = _perFlow[flow] == 0;
         if (_next == _oldest)
         {
             _oldest = gseq;
         }
         _next = gseq + 1;
-        var s = (int)(gseq & _mask);
+        var s = Slot(gseq);
         _gseq[s] = gseq;
         _flow[s] = flow;
         _sentUs[s] = nowUs;
+        _onPaths[s] = 0;
         _perFlow[flow]++;
-        return clear;
+    }
+
+    /// <summary>
+    /// How a copy of <paramref name="gseq"/> (of <paramref name="flow"/>) about to go on <paramref name="path"/> may
+    /// be released, judged by the flow's other outstanding packets. Call before <see cref="SentOn"/> for that copy.
+    /// </summary>
+    public ExpressKind Classify(long gseq, int flow, int path)
+    {
+        int others = _perFlow[flow];
+        int othersOnPath = _perFlowPath[(flow * _paths) + path];
+        if (IsOutstanding(gseq))
+        {
+            var s = Slot(gseq);
+            others--;
+            if ((_onPaths[s] & (1u << path)) != 0)
+            {
+                othersOnPath--;
+            }
+        }
+        if (others == 0)
+        {
+            return ExpressKind.Express;
+        }
+        return othersOnPath == others ? ExpressKind.ExpressOnPath : ExpressKind.None;
+    }
+
+    /// <summary>A copy of <paramref name="gseq"/> went out on <paramref name="path"/> (ignored once resolved).</summary>
+    public void SentOn(long gseq, int path)
+    {
+        if (!IsOutstanding(gseq))
+        {
+            return;
+        }
+        var s = Slot(gseq);
+        var bit = 1u << path;
+        if ((_onPaths[s] & bit) == 0)
+        {
+            _onPaths[s] |= bit;
+            _perFlowPath[(_flow[s] * _paths) + path]++;
+        }
     }
 
     /// <summary>A copy of <paramref name="gseq"/> was acknowledged (any path, any copy; repeats are ignored).</summary>
@@ -87,11 +151,15 @@ internal sealed class OutstandingFlows
         }
     }
 
+    private bool IsOutstanding(long gseq) => gseq >= _oldest && gseq < _next && _gseq[Slot(gseq)] == gseq;
+
+    private int Slot(long gseq) => (int)(gseq & _mask);
+
     private void Expire(long nowUs)
     {
         while (_oldest < _next)
         {
-            var s = (int)(_oldest & _mask);
+            var s = Slot(_oldest);
             if (_gseq[s] == _oldest && nowUs - _sentUs[s] < MaxAgeUs)
             {
                 return;
@@ -102,11 +170,17 @@ internal sealed class OutstandingFlows
 
     private void ResolveSlot(long gseq)
     {
-        var s = (int)(gseq & _mask);
-        if (_gseq[s] == gseq)
+        var s = Slot(gseq);
+        if (_gseq[s] != gseq)
         {
-            _gseq[s] = Free;
-            _perFlow[_flow[s]]--;
+            return;
+        }
+        _gseq[s] = Free;
+        var flow = _flow[s];
+        _perFlow[flow]--;
+        for (uint m = _onPaths[s]; m != 0; m &= m - 1)
+        {
+            _perFlowPath[(flow * _paths) + System.Numerics.BitOperations.TrailingZeroCount(m)]--;
         }
     }
 }

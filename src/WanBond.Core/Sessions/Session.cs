@@ -71,7 +71,9 @@ public sealed class Session
     private readonly FqCodelQueue _sendQueue;
     private readonly RepairQueue _repairs = new(4096);
     private readonly ReorderBuffer _reorder;
-    private readonly OutstandingFlows _outstanding = new(FlowBuckets);
+    private readonly OutstandingFlows _outstanding;
+    // Receiver: per flow bucket and path, one past the packet number of the flow's latest packet received there (0: none).
+    private readonly ulong[] _lastFlowPn;
     private readonly byte[] _scratch = new byte[PacketBuffer.Capacity];
     private readonly AckBlock[] _ackBlocks = new AckBlock[AckFrame.MaxBlocks];
     private readonly AckRange[] _ackRanges = new AckRange[AckFrame.MaxBlocks * (AckFrame.MaxRanges + 1)];
@@ -96,7 +98,7 @@ public sealed class Session
     private bool _announceRepairs;
     private PacketBuffer? _duplicate;
     private long _duplicateGseq;
-    private bool _duplicateExpress;
+    private int _duplicateFlow;
     private long _duplicateFirstSentUs;
     private int _duplicateNotOnPath;
     private readonly long[] _lastOwdBase;
@@ -183,6 +185,8 @@ public sealed class Session
         };
         _sendQueue = new FqCodelQueue(_pool, options.SendQueueBytes, options.CodelTargetUs, options.CodelIntervalUs, flowSlots: FlowBuckets);
         _reorder = new ReorderBuffer(options.PathCount, _pool, flowBuckets: FlowBuckets);
+        _outstanding = new OutstandingFlows(FlowBuckets, options.PathCount);
+        _lastFlowPn = new ulong[FlowBuckets * options.PathCount];
         _lastNowUs = nowUs;
         if (role == SessionRole.Initiator)
         {
@@ -247,7 +251,7 @@ public sealed class Session
     /// <summary>Holes released past because they were later than the hold bound (not known lost).</summary>
     public long ReorderSkippedLate => _reorder.SkippedLate;
 
-    /// <summary>New data packets sent express (every earlier packet of their flow acknowledged).</summary>
+    /// <summary>Data packets (copies included) sent as DataExpress or DataExpressOnPath.</summary>
     public long ExpressSent { get; private set; }
 
     /// <summary>Received express packets released on arrival, ahead of holes in the global order.</summary>
@@ -342,7 +346,7 @@ public sealed class Session
                 case PacketType.CookieReply:
                     ReceiveCookieReply(datagram, header.PathId, nowUs);
                     return;
-                case PacketType.Data or PacketType.DataExpress or PacketType.Ack or PacketType.Probe or PacketType.Close:
+                case PacketType.Data or PacketType.DataExpress or PacketType.DataExpressOnPath or PacketType.Ack or PacketType.Probe or PacketType.Close:
                     break;
                 default:
                     // Initiations are the daemon's (it routes them by key); Hello/HelloReply do not exist here.
@@ -373,14 +377,14 @@ public sealed class Session
         var ackEliciting = false;
         switch (header.Type)
         {
-            case PacketType.Data or PacketType.DataExpress:
+            case PacketType.Data or PacketType.DataExpress or PacketType.DataExpressOnPath:
                 // The header named our session id, so the peer knows us even if its HelloReply is still on its way.
                 if (!DataFrame.TryParse(plain, out var gseq32, out var inner, out reason))
                 {
                     Drops.Increment(reason);
                     return;
                 }
-                ReceiveData(path, SequenceNumbers.ExpandGseq(gseq32, _highestGseqReceived + 1), inner, header.Type == PacketType.DataExpress, nowUs);
+                ReceiveData(path, header.PacketNumber, SequenceNumbers.ExpandGseq(gseq32, _highestGseqReceived + 1), inner, header.Type, nowUs);
                 ackEliciting = true;
                 break;
             case PacketType.Probe:
@@ -465,14 +469,20 @@ public sealed class Session
         }
     }
 
-    private void ReceiveData(PathState path, long gseq, ReadOnlySpan<byte> inner, bool express, long nowUs)
+    private void ReceiveData(PathState path, ulong pn, long gseq, ReadOnlySpan<byte> inner, PacketType type, long nowUs)
     {
+        var flow = (int)((uint)FqCodelQueue.FlowHash(inner) % FlowBuckets);
+        ref var lastFlowPn = ref _lastFlowPn[(flow * _paths.Length) + path.Id];
+        // DataExpressOnPath: the flow's unacknowledged earlier packets all went on this path before this one. They
+        // are here unless the path lost something since the flow's latest packet received on it.
+        var express = type == PacketType.DataExpress
+            || (type == PacketType.DataExpressOnPath && lastFlowPn != 0 && pn > 0 && path.Received.AllReceived(lastFlowPn, pn - 1));
+        lastFlowPn = Math.Max(lastFlowPn, pn + 1);
         var outOfOrder = gseq < _highestGseqReceived;
         if (gseq > _highestGseqReceived)
         {
             _highestGseqReceived = gseq;
         }
-        var flow = (int)((uint)FqCodelQueue.FlowHash(inner) % FlowBuckets);
         var outcome = _reorder.Insert(gseq, path.Id, inner, nowUs, flow, express);
         if (outcome == InsertOutcome.Duplicate)
         {
@@ -610,7 +620,7 @@ public sealed class Session
             return;
         }
         var copy = _pool.Rent(sp.Inner.ReadOnlySpan);
-        if (_repairs.TryAdd(copy, sp.Gseq, sp.FirstSentUs, p.Id, sp.PacketNumber, sp.Express))
+        if (_repairs.TryAdd(copy, sp.Gseq, sp.FirstSentUs, p.Id, sp.PacketNumber, sp.Flow))
         {
             sp.Repaired = true;
             p.PacketsRepaired++;
@@ -798,7 +808,7 @@ public sealed class Session
         {
             return;
         }
-        if (!sp.Repaired && nowUs - sp.FirstSentUs <= RepairAgeLimitUs() && _repairs.TryAdd(sp.Inner, sp.Gseq, sp.FirstSentUs, express: sp.Express))
+        if (!sp.Repaired && nowUs - sp.FirstSentUs <= RepairAgeLimitUs() && _repairs.TryAdd(sp.Inner, sp.Gseq, sp.FirstSentUs, flow: sp.Flow))
         {
             p.PacketsRepaired++;
         }
@@ -1395,7 +1405,7 @@ public sealed class Session
         PacketBuffer inner;
         long gseq;
         long firstSentUs;
-        bool express;
+        int flow;
         // Copies whose original was acknowledged meanwhile are released unsent. A copy never goes on the path
         // its original is queued on (it would arrive after it): new data goes there instead while the copy waits
         // for another path, and with no new data or no other path, the copy is released (its original is still on
@@ -1437,7 +1447,7 @@ public sealed class Session
             inner = repair.Inner;
             gseq = repair.Gseq;
             firstSentUs = repair.FirstSentUs;
-            express = repair.Express;
+            flow = repair.Flow;
         }
         else
         {
@@ -1450,12 +1460,8 @@ public sealed class Session
             }
             inner = fresh;
             gseq = _nextGseq++;
-            // Every earlier packet of its flow acknowledged: the receiver may release it ahead of other flows' holes.
-            express = _outstanding.Add(gseq, fresh.Tag, nowUs);
-            if (express)
-            {
-                ExpressSent++;
-            }
+            flow = fresh.Tag; // the fq_codel bucket
+            _outstanding.Add(gseq, flow, nowUs);
             if (_sendQueue.Count == 0)
             {
                 _queueEmptySinceUs = nowUs;
@@ -1465,11 +1471,11 @@ public sealed class Session
         // Small packets (TCP acks, DNS, voice) are cheap to send twice and costly to have stuck behind
         // a link that just stalled: a copy follows on the next-best path.
         var duplicate = !isRepair && inner.Length <= SmallPacketBytes && _duplicate is null && UsablePathCount() >= 2;
-        length = WriteData(_paths[i], inner, gseq, firstSentUs, isRepair || duplicate, express, destination, nowUs);
+        length = WriteData(_paths[i], inner, gseq, firstSentUs, isRepair || duplicate, flow, destination, nowUs);
         if (duplicate)
         {
             _duplicate = _pool.Rent(inner.ReadOnlySpan);
-            _duplicateExpress = express;
+            _duplicateFlow = flow;
             _duplicateGseq = gseq;
             _duplicateFirstSentUs = firstSentUs;
             _duplicateNotOnPath = i;
@@ -1503,7 +1509,7 @@ public sealed class Session
             _pool.Return(inner);
             return false;
         }
-        length = WriteData(best, inner, _duplicateGseq, _duplicateFirstSentUs, repaired: true, _duplicateExpress, destination, nowUs);
+        length = WriteData(best, inner, _duplicateGseq, _duplicateFirstSentUs, repaired: true, _duplicateFlow, destination, nowUs);
         pathId = best.Id;
         return true;
     }
@@ -1556,17 +1562,27 @@ public sealed class Session
     }
 
     /// <summary>Seals one data packet on <paramref name="p"/>, which keeps <paramref name="inner"/> until it is acknowledged.</summary>
-    private int WriteData(PathState p, PacketBuffer inner, long gseq, long firstSentUs, bool repaired, bool express, Span<byte> destination, long nowUs)
+    private int WriteData(PathState p, PacketBuffer inner, long gseq, long firstSentUs, bool repaired, int flow, Span<byte> destination, long nowUs)
     {
         var plain = destination[HeaderSize..];
         DataFrame.WriteHeader(plain, (uint)gseq);
         inner.ReadOnlySpan.CopyTo(plain[DataFrame.HeaderSize..]);
-        var type = express ? PacketType.DataExpress : PacketType.Data;
+        var type = _outstanding.Classify(gseq, flow, p.Id) switch
+        {
+            ExpressKind.Express => PacketType.DataExpress,
+            ExpressKind.ExpressOnPath => PacketType.DataExpressOnPath,
+            _ => PacketType.Data,
+        };
+        if (type != PacketType.Data)
+        {
+            ExpressSent++;
+        }
+        _outstanding.SentOn(gseq, p.Id);
         var length = Seal(p, type, SendReceiverId, destination, DataFrame.HeaderSize + inner.Length, nowUs, ackEliciting: true, out var pn);
         ref var sp = ref p.Sent[pn];
         sp.Inner = inner;
         sp.Data = true;
-        sp.Express = express;
+        sp.Flow = flow;
         sp.Gseq = gseq;
         sp.FirstSentUs = firstSentUs;
         sp.Repaired = repaired;

@@ -38,4 +38,11 @@ public enum PacketType : byte
 
     /// <summary>Reserved for the security layer's DoS cookie; no payload parser in v1.</summary>
     CookieReply = 10,
+
+    /// <summary>
+    /// A <see cref="Data"/> packet the receiver may deliver on arrival when its path shows no loss since the
+    /// last packet of the same inner flow it received there: the sender had sent every unacknowledged earlier
+    /// packet of the flow on this same path, before this one. Same payload (<see cref="DataFrame"/>).
+    /// </summary>
+    DataExpressOnPath = 11,
 }

@@ -81,7 +81,7 @@ public sealed class RekeyGiveUpTests : IDisposable
 
     private static PacketType TypeOf(byte[] d) => (PacketType)(d[0] & 0x0F);
 
-    private static bool IsData(byte[] d) => TypeOf(d) is PacketType.Data or PacketType.DataExpress;
+    private static bool IsData(byte[] d) => TypeOf(d) is PacketType.Data or PacketType.DataExpress or PacketType.DataExpressOnPath;
 
     /// <summary>The traffic sent during [fromUs, toUs), by the marks (1 s resolution).</summary>
     private static IEnumerable<(bool ToProxy, int Path, byte[] Datagram)> Between(EngineHarness h, List<(long TimeUs, int Count)> marks, long fromUs, long toUs)
@@ -111,7 +111,7 @@ public sealed class RekeyGiveUpTests : IDisposable
 
         h.RunUntil(policy.RejectAfterUs + 1 * Second);
         // Past the reject-after age, neither side seals another datagram with those keys, however much is queued.
-        Assert.DoesNotContain(Between(h, marks, policy.RejectAfterUs + 1 * Second, 400 * Second), t => TypeOf(t.Datagram) is PacketType.Data or PacketType.DataExpress or PacketType.Ack or PacketType.Probe);
+        Assert.DoesNotContain(Between(h, marks, policy.RejectAfterUs + 1 * Second, 400 * Second), t => TypeOf(t.Datagram) is PacketType.Data or PacketType.DataExpress or PacketType.DataExpressOnPath or PacketType.Ack or PacketType.Probe);
         Assert.False(h.Router.IsEstablished);
         Assert.False(h.Router.HandshakeGaveUp); // still trying: 90 s have not passed since the first rekey attempt
 

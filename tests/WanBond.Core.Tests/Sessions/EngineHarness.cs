@@ -119,9 +119,16 @@ internal sealed class EngineHarness
         }
     }
 
+    /// <summary>Datagrams for which this returns true (direction to the proxy, path, bytes) are lost on their link.</summary>
+    public Func<bool, int, byte[], bool>? Lose { get; set; }
+
     private void Transmit(bool toProxy, int path, byte[] datagram)
     {
         Traffic.Add((toProxy, path, datagram));
+        if (Lose?.Invoke(toProxy, path, datagram) == true)
+        {
+            return;
+        }
         var dir = toProxy ? 0 : 1;
         var free = _linkFreeUs[dir];
         if (_rate[path] <= 0)

@@ -150,7 +150,7 @@ public sealed class SecureSessionTests : IDisposable
         byte[]? withheld = null;
         h.ProxyFront = (path, d) =>
         {
-            if ((PacketType)(d[0] & 0x0F) is PacketType.Data or PacketType.DataExpress && ++dataSeen == 10)
+            if ((PacketType)(d[0] & 0x0F) is PacketType.Data or PacketType.DataExpress or PacketType.DataExpressOnPath && ++dataSeen == 10)
             {
                 withheld = d;
                 return (true, null);
@@ -241,7 +241,7 @@ public sealed class SecureSessionTests : IDisposable
         AssertDroppedAs(h, otherData, DropReason.UnknownSession, otherData[5]);
         // Same index as ours (an attacker rewrote it): the key does not open it.
         var relabelled = otherData.ToArray();
-        var ours = h.Traffic.Last(t => t.ToProxy && (PacketType)(t.Datagram[0] & 0x0F) is PacketType.Data or PacketType.DataExpress).Datagram;
+        var ours = h.Traffic.Last(t => t.ToProxy && (PacketType)(t.Datagram[0] & 0x0F) is PacketType.Data or PacketType.DataExpress or PacketType.DataExpressOnPath).Datagram;
         ours.AsSpan(1, 4).CopyTo(relabelled.AsSpan(1));
         relabelled[11] ^= 0x40;
         AssertDroppedAs(h, relabelled, DropReason.AuthenticationFailed, otherData[5]);

@@ -85,7 +85,7 @@ public class ClearHeaderTests
 
     [Theory]
     [InlineData(0)]
-    [InlineData(11)]
+    [InlineData(12)]
     [InlineData(15)]
     public void Unassigned_types_are_rejected(int type)
     {

@@ -18,7 +18,7 @@ internal static class WireGen
         Gen.UInt[uint.MaxValue - 300, uint.MaxValue]);
 
     public static readonly Gen<PacketType> Type = Gen.OneOf(
-        PacketType.Data, PacketType.DataExpress, PacketType.Ack, PacketType.Probe, PacketType.Hello, PacketType.HelloReply,
+        PacketType.Data, PacketType.DataExpress, PacketType.DataExpressOnPath, PacketType.Ack, PacketType.Probe, PacketType.Hello, PacketType.HelloReply,
         PacketType.Close, PacketType.HandshakeInitiation, PacketType.HandshakeResponse, PacketType.CookieReply);
 
     public static readonly Gen<ClearHeader> Header =

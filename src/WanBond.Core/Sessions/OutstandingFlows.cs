@@ -25,16 +25,20 @@ internal enum ExpressKind
 /// on a slow link. Buckets are the unit throughout (both ends hash alike): flows sharing one only wait more.
 /// <para>
 /// Entries are kept by gseq in a ring. An entry leaves when any copy of its packet is acknowledged, or
-/// when it is older than <see cref="MaxAgeUs"/> or pushed out of the ring: a packet unacknowledged that long
-/// has been given up by the sender and skipped by the receiver. Not thread-safe; no allocation after
-/// construction.
+/// when it is older than <see cref="MaxAgeUs"/> or pushed out of the ring. Neither may let a later packet
+/// overtake one the receiver still waits for: nothing waits 10 s (a path silent for a second or four round
+/// trips is down and its holes are lost), and a ring at least as large as the receiver's reorder window
+/// pushes out only gseqs the receiver has passed by the time the packet that pushed them out arrives.
+/// Ageing is what frees the few packets that are never acknowledged (lost and not repaired); a sender
+/// that gave up on a packet cannot free it sooner, as its original may still be on its way. Not
+/// thread-safe; no allocation after construction.
 /// </para>
 /// </summary>
 internal sealed class OutstandingFlows
 {
-    /// <summary>A packet unacknowledged for this long no longer holds its flow back (longer than any path's
-    /// time to be declared down, and than the receiver's longest hold).</summary>
-    public const long MaxAgeUs = 2_000_000;
+    /// <summary>A packet unacknowledged for this long no longer holds its flow back (far longer than any path
+    /// takes to be declared down, or the receiver holds a hole).</summary>
+    public const long MaxAgeUs = 10_000_000;
 
     private const long Free = -1;
 
@@ -49,7 +53,8 @@ internal sealed class OutstandingFlows
     private long _oldest; // every gseq below is resolved
     private long _next; // one past the newest gseq added
 
-    public OutstandingFlows(int flowBuckets, int pathCount, int capacity = 65536)
+    /// <param name="capacity">Ring size, a power of two no smaller than the peer's reorder window (gseqs).</param>
+    public OutstandingFlows(int flowBuckets, int pathCount, int capacity = 16384)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(flowBuckets);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(pathCount);

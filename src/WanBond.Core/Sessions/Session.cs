@@ -49,6 +49,9 @@ public sealed class Session
     /// <summary>Inner flows are told apart by their 5-tuple hash modulo this (sender queue, express delivery).</summary>
     private const int FlowBuckets = 1024;
 
+    /// <summary>gseqs the receiver holds at most ahead of the next expected one.</summary>
+    private const int ReorderWindow = 16384;
+
     /// <summary>How long a receiver told that repairs follow holds the holes they will fill, at most.</summary>
     public const long RepairAnnouncementHoldUs = 1_000_000;
 
@@ -184,8 +187,9 @@ public sealed class Session
             _ => throw new ArgumentOutOfRangeException(nameof(options), "unknown scheduler"),
         };
         _sendQueue = new FqCodelQueue(_pool, options.SendQueueBytes, options.CodelTargetUs, options.CodelIntervalUs, flowSlots: FlowBuckets);
-        _reorder = new ReorderBuffer(options.PathCount, _pool, flowBuckets: FlowBuckets);
-        _outstanding = new OutstandingFlows(FlowBuckets, options.PathCount);
+        _reorder = new ReorderBuffer(options.PathCount, _pool, ReorderWindow, FlowBuckets);
+        // As large as the peer's reorder window (the same constant on both ends): see OutstandingFlows.
+        _outstanding = new OutstandingFlows(FlowBuckets, options.PathCount, ReorderWindow);
         _lastFlowPn = new ulong[FlowBuckets * options.PathCount];
         _lastNowUs = nowUs;
         if (role == SessionRole.Initiator)
@@ -476,7 +480,7 @@ public sealed class Session
         // DataExpressOnPath: the flow's unacknowledged earlier packets all went on this path before this one. They
         // are here unless the path lost something since the flow's latest packet received on it.
         var express = type == PacketType.DataExpress
-            || (type == PacketType.DataExpressOnPath && lastFlowPn != 0 && pn > 0 && path.Received.AllReceived(lastFlowPn, pn - 1));
+            || (type == PacketType.DataExpressOnPath && lastFlowPn != 0 && pn >= lastFlowPn && path.Received.AllReceived(lastFlowPn, pn - 1));
         lastFlowPn = Math.Max(lastFlowPn, pn + 1);
         var outOfOrder = gseq < _highestGseqReceived;
         if (gseq > _highestGseqReceived)

@@ -5,29 +5,14 @@ using WanBond.Core.Reorder;
 namespace WanBond.Core.Tests.Reorder;
 
 /// <summary>Express packets: released on arrival ahead of other flows' holes, never ahead of their own flow.</summary>
-public class ExpressReleaseTests
+public class ExpressReleaseTests : ReorderBufferTestBase
 {
     private const long Forever = long.MaxValue / 4;
-
-    private readonly PacketPool _pool = new();
-
-    private static byte[] P(long gseq) => MultipathSchedule.Payload(gseq);
-
-    private List<long> Drain(ReorderBuffer rb, long nowUs)
-    {
-        var released = new List<long>();
-        while (rb.TryRelease(nowUs, out var p))
-        {
-            released.Add(p.Sequence);
-            _pool.Return(p);
-        }
-        return released;
-    }
 
     [Fact]
     public void An_express_packet_overtakes_another_flows_hole_and_its_gseq_is_not_released_twice()
     {
-        var rb = new ReorderBuffer(2, _pool) { HoldBoundUs = Forever };
+        var rb = new ReorderBuffer(2, Pool) { HoldBoundUs = Forever };
         Assert.Equal(InsertOutcome.Accepted, rb.Insert(1, 0, P(1), 0, flow: 1));
         Assert.Equal(InsertOutcome.Express, rb.Insert(2, 0, P(2), 5, flow: 2, express: true));
         Assert.Equal(1, rb.Count); // the express packet is not held
@@ -41,13 +26,13 @@ public class ExpressReleaseTests
         Assert.Equal(3, rb.NextExpected);
         Assert.Equal(InsertOutcome.Duplicate, rb.Insert(2, 1, P(2), 8, flow: 2, express: true));
         Assert.Equal(3, rb.Released);
-        Assert.Equal(0, _pool.Outstanding);
+        Assert.Equal(0, Pool.Outstanding);
     }
 
     [Fact]
     public void An_express_packet_waits_behind_a_held_packet_of_its_own_flow()
     {
-        var rb = new ReorderBuffer(2, _pool) { HoldBoundUs = Forever };
+        var rb = new ReorderBuffer(2, Pool) { HoldBoundUs = Forever };
         rb.Insert(1, 0, P(1), 0, flow: 4);
         Assert.Equal(InsertOutcome.Accepted, rb.Insert(2, 0, P(2), 1, flow: 4, express: true));
         Assert.Empty(Drain(rb, 2));
@@ -59,7 +44,7 @@ public class ExpressReleaseTests
     [Fact]
     public void The_next_expected_gseq_is_released_in_order_even_when_express()
     {
-        var rb = new ReorderBuffer(1, _pool);
+        var rb = new ReorderBuffer(1, Pool);
         Assert.Equal(InsertOutcome.Accepted, rb.Insert(0, 0, P(0), 0, flow: 1, express: true));
         Assert.Equal([0], Drain(rb, 0));
         Assert.Equal(0, rb.ReleasedExpress);
@@ -68,7 +53,7 @@ public class ExpressReleaseTests
     [Fact]
     public void Skipping_a_lost_hole_past_express_stand_ins_leaves_their_slots_free()
     {
-        var rb = new ReorderBuffer(2, _pool, capacityPackets: 8) { HoldBoundUs = Forever, RepairWaitUs = 0 };
+        var rb = new ReorderBuffer(2, Pool, capacityPackets: 8) { HoldBoundUs = Forever, RepairWaitUs = 0 };
         rb.Insert(3, 0, P(3), 0, flow: 1, express: true);
         rb.Insert(4, 1, P(4), 0, flow: 2, express: true);
         Assert.Equal([3, 4], Drain(rb, 0));
@@ -84,7 +69,7 @@ public class ExpressReleaseTests
     [Fact]
     public void Making_room_passes_over_express_stand_ins_without_dropping_anything_twice()
     {
-        var rb = new ReorderBuffer(2, _pool, capacityPackets: 4) { HoldBoundUs = Forever, RepairWaitUs = Forever };
+        var rb = new ReorderBuffer(2, Pool, capacityPackets: 4) { HoldBoundUs = Forever, RepairWaitUs = Forever };
         rb.Insert(1, 0, P(1), 0, flow: 1);
         rb.Insert(2, 0, P(2), 0, flow: 2, express: true);
         Assert.Equal([2], Drain(rb, 0));
@@ -105,7 +90,7 @@ public class ExpressReleaseTests
     [Fact]
     public void Flow_indexes_outside_the_buckets_are_refused()
     {
-        var rb = new ReorderBuffer(1, _pool, flowBuckets: 4);
+        var rb = new ReorderBuffer(1, Pool, flowBuckets: 4);
         Assert.Throws<ArgumentOutOfRangeException>(() => rb.Insert(0, 0, P(0), 0, flow: 4));
         Assert.Throws<ArgumentOutOfRangeException>(() => rb.Insert(0, 0, P(0), 0, flow: -1));
     }

@@ -3,6 +3,7 @@
 #   scripts/sim-tcp-set.sh OUT                 150 runs of `wanbond sim --workload tcp:1` at this checkout; one line
 #                                              per run in OUT: name<TAB>goodput_mbps<TAB>efficiency<TAB>delay_p95_ms
 #   scripts/sim-tcp-set.sh --compare A B       geometric mean (and spread) of B's goodput over A's, run by run
+#   SIM_ARGS=--hystart scripts/sim-tcp-set.sh OUT   the same runs with further flags
 # Needs dotnet and jq (as root, jq is installed when missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +26,9 @@ out="$1"
 need_packages sim-tcp-set.sh required jq:jq
 dotnet build -c Release src/WanBond -v quiet -nologo >/dev/null
 cli=(dotnet src/WanBond/bin/Release/net10.0/wanbond.dll sim --duration 60 --workload tcp:1 --start-jitter 3000 --json)
+# SIM_ARGS: further flags for every run, e.g. SIM_ARGS=--hystart (word-split on purpose).
+# shellcheck disable=SC2206
+cli+=(${SIM_ARGS:-})
 declare -A trace=([TM]=TMobile-LTE-short [VZ]=Verizon-LTE-short [ATT]=ATT-LTE-driving-2016 [UMTS]=TMobile-UMTS-driving)
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

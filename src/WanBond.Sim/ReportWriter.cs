@@ -29,6 +29,7 @@ public static class ReportWriter
             Num(w, "duration_s", s.DurationS, 6);
             w.WriteString("seed", s.Seed.ToString(CultureInfo.InvariantCulture));
             w.WriteNumber("start_jitter_ms", s.StartJitterMs);
+            w.WriteBoolean("hystart", s.HyStart);
             w.WriteStartArray("cuts");
             foreach (var c in s.Cuts)
             {

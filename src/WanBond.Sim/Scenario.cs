@@ -69,6 +69,9 @@ public sealed class Scenario
     /// <summary>TCP flows start at a random offset in [0, this) ms drawn from the seed; 0: the first at once, the others within 10 ms.</summary>
     public int StartJitterMs { get; init; }
 
+    /// <summary>TCP flows leave slow start on a rising RTT as Linux's HyStart does (<see cref="TcpFlow"/>).</summary>
+    public bool HyStart { get; init; }
+
     /// <summary>Timeline interval in ms, 0 for none.</summary>
     public int TimelineMs { get; init; }
 

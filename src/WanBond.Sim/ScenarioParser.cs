@@ -28,6 +28,8 @@ public sealed class SimArguments
 
     public string? StartJitter { get; init; }
 
+    public bool HyStart { get; init; }
+
     public bool NoTunnel { get; init; }
 }
 
@@ -88,6 +90,7 @@ public sealed class ScenarioParser
             Cuts = cuts,
             TimelineMs = a.Timeline is null ? 0 : (int)Number("--timeline", a.Timeline, "a whole number of milliseconds, 1 to 60000", v => v >= 1 && v <= 60000 && v == Math.Floor(v)),
             NoTunnel = a.NoTunnel,
+            HyStart = a.HyStart,
             StartJitterMs = a.StartJitter is null ? 0 : (int)Number("--start-jitter", a.StartJitter, "a whole number of milliseconds, 0 to 60000", v => v >= 0 && v <= 60000 && v == Math.Floor(v)),
         };
     }

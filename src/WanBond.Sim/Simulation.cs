@@ -68,7 +68,7 @@ public sealed class Simulation
         {
             WorkloadKind.Bulk => new BulkWorkload(this),
             WorkloadKind.Cbr => new CbrWorkload(this, scenario.Workload.CbrMbps),
-            _ => new TcpWorkload(this, scenario.Workload.TcpFlows, workloadRng, scenario.StartJitterMs * 1000L),
+            _ => new TcpWorkload(this, scenario.Workload.TcpFlows, workloadRng, scenario.StartJitterMs * 1000L, scenario.HyStart),
         };
         _rtt = Enumerable.Range(0, n).Select(_ => new SampleList()).ToArray();
         _timelinePaths = Enumerable.Range(0, n).Select(_ => new List<double>()).ToArray();

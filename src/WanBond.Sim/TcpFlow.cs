@@ -8,6 +8,9 @@ namespace WanBond.Sim;
 /// (initial 1 s, minimum 200 ms, maximum 60 s, doubling backoff, go-back-N after a timeout).
 /// The receiver acks every segment cumulatively (no SACK, unlimited window) and echoes
 /// the segment's send timestamp, so every new ack yields an unambiguous RTT sample.
+/// With HyStart on, slow start also ends as Linux's delay detection ends it (tcp_cubic.c): from a window of
+/// 16 segments, when the least of a round's first 8 RTT samples exceeds the least RTT seen by an eighth
+/// of it, clamped to 4-16 ms. (Linux's ack-train detection is not modelled.)
 /// </summary>
 internal sealed class TcpFlow
 {
@@ -15,6 +18,10 @@ internal sealed class TcpFlow
     private const long MinRtoUs = 200_000;
     private const long MaxRtoUs = 60_000_000;
     private const long ClockGranularityUs = 1_000;
+    private const int HyStartLowWindow = 16;
+    private const int HyStartMinSamples = 8;
+    private const long HyStartDelayMinUs = 4_000;
+    private const long HyStartDelayMaxUs = 16_000;
 
     private readonly Simulation _sim;
     private readonly byte[] _tx = new byte[Core.Buffers.PacketBuffer.Capacity];
@@ -36,15 +43,21 @@ internal sealed class TcpFlow
     private long _rtoDeadline = long.MaxValue;
     private long _timerEventAt = long.MaxValue;
     private bool _started;
+    private readonly bool _hyStart;
+    private long _delayMinUs = long.MaxValue;
+    private long _roundEnd = -1; // the round ends when this segment is acked
+    private long _roundMinUs;
+    private int _roundSamples;
 
     // Receiver: next expected segment and a ring bitmap of segments received above it.
     private long _rcvNxt;
     private ulong[] _ooo = new ulong[64];
     private int _segmentBytes;
 
-    public TcpFlow(Simulation sim, int id, long startOffsetUs)
+    public TcpFlow(Simulation sim, int id, long startOffsetUs, bool hyStart = false)
     {
         _sim = sim;
+        _hyStart = hyStart;
         Id = id;
         StartOffsetUs = startOffsetUs;
     }
@@ -54,6 +67,9 @@ internal sealed class TcpFlow
     public long StartOffsetUs { get; }
 
     public double CongestionWindow => _cwnd;
+
+    /// <summary>The window at which HyStart ended slow start, 0 if it has not.</summary>
+    public double HyStartExitWindow { get; private set; }
 
     public void Start(long nowUs)
     {
@@ -69,7 +85,12 @@ internal sealed class TcpFlow
         }
         if (ack > _sndUna)
         {
-            UpdateRto(Math.Max(1, nowUs - echoUs));
+            var rttUs = Math.Max(1, nowUs - echoUs);
+            UpdateRto(rttUs);
+            if (_hyStart && !_inRecovery && _cwnd < _ssthresh)
+            {
+                HyStartSample(ack, rttUs);
+            }
             long newly = ack - _sndUna;
             _sndUna = ack;
             _sndNxt = Math.Max(_sndNxt, _sndUna);
@@ -209,6 +230,29 @@ internal sealed class TcpFlow
         if (_rtoDeadline == long.MaxValue)
         {
             SetTimer(nowUs + _rtoUs);
+        }
+    }
+
+    // Linux's HyStart delay detection (tcp_cubic.c, hystart_update): a round is one window of data.
+    private void HyStartSample(long ack, long rttUs)
+    {
+        _delayMinUs = Math.Min(_delayMinUs, rttUs);
+        if (ack > _roundEnd)
+        {
+            _roundEnd = _highSent;
+            _roundMinUs = long.MaxValue;
+            _roundSamples = 0;
+        }
+        if (_cwnd < HyStartLowWindow || _roundSamples >= HyStartMinSamples)
+        {
+            return;
+        }
+        _roundMinUs = Math.Min(_roundMinUs, rttUs);
+        if (++_roundSamples == HyStartMinSamples
+            && _roundMinUs >= _delayMinUs + Math.Clamp(_delayMinUs / 8, HyStartDelayMinUs, HyStartDelayMaxUs))
+        {
+            _ssthresh = _cwnd;
+            HyStartExitWindow = _cwnd;
         }
     }
 

@@ -145,7 +145,7 @@ internal sealed class TcpWorkload : Workload
     private readonly TcpFlow[] _flows;
     private bool _started;
 
-    public TcpWorkload(Simulation sim, int flows, Rng rng, long startJitterUs)
+    public TcpWorkload(Simulation sim, int flows, Rng rng, long startJitterUs, bool hyStart)
         : base(sim)
     {
         _flows = new TcpFlow[flows];
@@ -154,7 +154,7 @@ internal sealed class TcpWorkload : Workload
             // Flows after the first start at a random offset in [0, 10 ms) so they do not move in lockstep;
             // with a start jitter, every flow starts at a random offset in [0, jitter) (--start-jitter).
             long offsetUs = startJitterUs > 0 ? (long)(rng.NextDouble() * startJitterUs) : i == 0 ? 0 : (long)(rng.NextDouble() * 10_000);
-            _flows[i] = new TcpFlow(sim, i, offsetUs);
+            _flows[i] = new TcpFlow(sim, i, offsetUs, hyStart);
         }
     }
 

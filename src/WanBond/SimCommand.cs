@@ -62,6 +62,10 @@ internal static class SimCommand
             Description = "TCP flows start at a random offset in [0, MS) ms drawn from the seed (default 0: the first at once, the others within 10 ms). " +
                 "One TCP flow on real traces moves by ±30 % with its start time; several seeds with a jitter give a spread, not one draw.",
         };
+        var hystart = new Option<bool>("--hystart")
+        {
+            Description = "TCP flows leave slow start as Linux's HyStart does when their RTT rises (delay detection: the least of a round's first 8 samples above the least RTT by 1/8 of it, 4-16 ms).",
+        };
         var noTunnel = new Option<bool>("--no-tunnel")
         {
             Description = "Baseline: run the workload straight over the single given link, without the engine.",
@@ -76,7 +80,7 @@ internal static class SimCommand
         };
         var command = new Command("sim", "Simulate the tunnel over emulated links (deterministic discrete-event simulation) and report goodput, delay and per-path figures.")
         {
-            link, linkRate, workload, direction, scheduler, cc, duration, seed, cut, timeline, startJitter, noTunnel, json,
+            link, linkRate, workload, direction, scheduler, cc, duration, seed, cut, timeline, startJitter, hystart, noTunnel, json,
         };
         command.SetAction(parse =>
         {
@@ -93,6 +97,7 @@ internal static class SimCommand
                 Seed = parse.GetValue(seed),
                 Timeline = parse.GetValue(timeline),
                 StartJitter = parse.GetValue(startJitter),
+                HyStart = parse.GetValue(hystart),
                 NoTunnel = parse.GetValue(noTunnel),
             };
             return Run(arguments, parse.GetValue(json));

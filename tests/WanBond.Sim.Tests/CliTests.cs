@@ -127,7 +127,7 @@ public class CliTests
     {
         var (code, help, _) = RunCli("sim", "--help");
         Assert.Equal(0, code);
-        foreach (var flag in new[] { "--link", "--link-rate", "--workload", "--direction", "--scheduler", "--duration", "--seed", "--cut", "--timeline", "--start-jitter", "--no-tunnel", "--json" })
+        foreach (var flag in new[] { "--link", "--link-rate", "--workload", "--direction", "--scheduler", "--duration", "--seed", "--cut", "--timeline", "--start-jitter", "--hystart", "--no-tunnel", "--json" })
         {
             Assert.Contains(flag, help, StringComparison.Ordinal);
         }

@@ -31,6 +31,27 @@ public class TcpModelTests
     }
 
     [Fact]
+    public void HyStart_ends_slow_start_before_the_queue_overflows()
+    {
+        // 20 Mbit/s, 30 ms one way, 200 ms queue: plain slow start overshoots the queue and, without SACK, loses
+        // hundreds of segments; HyStart sees the RTT rise and stops doubling first.
+        Scenario Link(bool hyStart) => new()
+        {
+            Links = [new LinkSpec(null, null, 20, 30, 200, 0)],
+            Workload = new WorkloadSpec(WorkloadKind.Tcp, TcpFlows: 1),
+            DurationS = 10,
+            NoTunnel = true,
+            HyStart = hyStart,
+        };
+        var plain = Simulation.Run(Link(false));
+        var hyStart = Simulation.Run(Link(true));
+        Assert.True(plain.InnerRetransmits > 100, $"plain slow start: {plain.InnerRetransmits} retransmits");
+        Assert.Equal(0, hyStart.InnerRetransmits);
+        Assert.True(hyStart.GoodputMbps >= 0.9 * hyStart.CapacityMbps, $"goodput {hyStart.GoodputMbps} of {hyStart.CapacityMbps}");
+        Assert.True(hyStart.LinkQueueDrops == 0, $"queue drops {hyStart.LinkQueueDrops}");
+    }
+
+    [Fact]
     public void Several_flows_share_a_link_and_fill_it()
     {
         var r = Simulation.Run(Scenarios.RateLink(20, 20, 100, 0, new WorkloadSpec(WorkloadKind.Tcp, TcpFlows: 4), 30));

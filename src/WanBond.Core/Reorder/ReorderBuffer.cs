@@ -12,9 +12,9 @@ namespace WanBond.Core.Reorder;
 /// oldest packet it blocks has been held for <see cref="HoldBoundUs"/>. Bounded memory whatever arrives:
 /// a ring of <see cref="Capacity"/> slots indexed by gseq. Not thread-safe; no allocation per packet.
 /// <para>
-/// Express packets skip the global order: one whose sender had every earlier packet of its inner flow
-/// acknowledged, and of whose flow nothing is held here, is released on arrival, so that a ping, a DNS
-/// answer or a keystroke does not wait for a bulk flow's packet stuck on a slow link. Held packets are
+/// Express packets skip the global order: one the caller knows every earlier packet of its inner flow has
+/// reached (the sender's promise, docs/protocol.md), and of whose flow nothing is held here, is released on
+/// arrival, so that a ping, a DNS answer or a call does not wait for a bulk flow's packet stuck on a slow link. Held packets are
 /// counted per flow bucket (the caller's flow hash modulo <see cref="FlowBuckets"/>; a collision only
 /// makes a flow wait as before).
 /// </para>
@@ -145,8 +145,8 @@ public sealed class ReorderBuffer
     /// A packet too far ahead makes room by skipping the head (counted in <see cref="SkippedOverflow"/>).
     /// </summary>
     /// <param name="flow">The packet's flow bucket, below <see cref="FlowBuckets"/>.</param>
-    /// <param name="express">The sender had every earlier packet of this flow acknowledged: release it now
-    /// unless a packet of its flow is held (<see cref="InsertOutcome.Express"/>).</param>
+    /// <param name="express">Every earlier packet of this flow has arrived or never will (the caller checked the
+    /// sender's promise): release it now unless a packet of its flow is held (<see cref="InsertOutcome.Express"/>).</param>
     /// <exception cref="ArgumentException"><paramref name="inner"/> is longer than a pooled buffer.</exception>
     public InsertOutcome Insert(long gseq, int pathId, ReadOnlySpan<byte> inner, long nowUs, int flow = 0, bool express = false)
     {

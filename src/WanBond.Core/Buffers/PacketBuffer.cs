@@ -21,7 +21,7 @@ public sealed class PacketBuffer
     /// <summary>Global sequence number assigned to the packet (data packets only).</summary>
     public long Sequence { get; set; }
 
-    /// <summary>Flow hash (fq_codel) or path id (reorder buffer), depending on the stage.</summary>
+    /// <summary>Depending on the stage: the flow bucket (sender queue, and the sender's copies of the packet until acknowledged) or the path id (reorder buffer).</summary>
     public int Tag { get; set; }
 
     /// <summary>Flow bucket of a packet held in the reorder buffer.</summary>

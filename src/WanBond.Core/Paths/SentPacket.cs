@@ -25,8 +25,6 @@ internal struct SentPacket
     public bool AppLimited;
     /// <summary>A data packet whose acknowledgement is still to be told to the express tracker.</summary>
     public bool Data;
-    /// <summary>The inner flow's bucket (data packets): copies and repairs are judged for express delivery by it.</summary>
-    public int Flow;
 }
 
 /// <summary>

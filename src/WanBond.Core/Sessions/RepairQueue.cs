@@ -6,9 +6,9 @@ namespace WanBond.Core.Sessions;
 /// A data packet to send again, keeping its global sequence number. <paramref name="AvoidPath"/> is the path
 /// the original is still queued on, as packet <paramref name="OriginPn"/> (a copy of a late packet), or -1 when
 /// the original is gone (declared lost): a copy sent on the original's own path queues behind it and only
-/// spends capacity. <paramref name="Flow"/> is the inner flow's bucket.
+/// spends capacity.
 /// </summary>
-internal readonly record struct Repair(PacketBuffer Inner, long Gseq, long FirstSentUs, int AvoidPath, ulong OriginPn, int Flow, bool Cancelled = false);
+internal readonly record struct Repair(PacketBuffer Inner, long Gseq, long FirstSentUs, int AvoidPath, ulong OriginPn, bool Cancelled = false);
 
 /// <summary>
 /// Packets lost on a path, or stuck on a stalled one, waiting to be sent again (DESIGN.md point 5).
@@ -26,13 +26,13 @@ internal sealed class RepairQueue
 
     public int Count { get; private set; }
 
-    public bool TryAdd(PacketBuffer inner, long gseq, long firstSentUs, int avoidPath = -1, ulong originPn = 0, int flow = 0)
+    public bool TryAdd(PacketBuffer inner, long gseq, long firstSentUs, int avoidPath = -1, ulong originPn = 0)
     {
         if (Count == _ring.Length)
         {
             return false;
         }
-        _ring[(_head + Count) % _ring.Length] = new Repair(inner, gseq, firstSentUs, avoidPath, originPn, flow);
+        _ring[(_head + Count) % _ring.Length] = new Repair(inner, gseq, firstSentUs, avoidPath, originPn);
         Count++;
         return true;
     }

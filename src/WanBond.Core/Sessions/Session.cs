@@ -101,7 +101,6 @@ public sealed class Session
     private bool _announceRepairs;
     private PacketBuffer? _duplicate;
     private long _duplicateGseq;
-    private int _duplicateFlow;
     private long _duplicateFirstSentUs;
     private int _duplicateNotOnPath;
     private readonly long[] _lastOwdBase;
@@ -624,7 +623,8 @@ public sealed class Session
             return;
         }
         var copy = _pool.Rent(sp.Inner.ReadOnlySpan);
-        if (_repairs.TryAdd(copy, sp.Gseq, sp.FirstSentUs, p.Id, sp.PacketNumber, sp.Flow))
+        copy.Tag = sp.Inner.Tag; // the flow bucket
+        if (_repairs.TryAdd(copy, sp.Gseq, sp.FirstSentUs, p.Id, sp.PacketNumber))
         {
             sp.Repaired = true;
             p.PacketsRepaired++;
@@ -812,7 +812,7 @@ public sealed class Session
         {
             return;
         }
-        if (!sp.Repaired && nowUs - sp.FirstSentUs <= RepairAgeLimitUs() && _repairs.TryAdd(sp.Inner, sp.Gseq, sp.FirstSentUs, flow: sp.Flow))
+        if (!sp.Repaired && nowUs - sp.FirstSentUs <= RepairAgeLimitUs() && _repairs.TryAdd(sp.Inner, sp.Gseq, sp.FirstSentUs))
         {
             p.PacketsRepaired++;
         }
@@ -1409,7 +1409,6 @@ public sealed class Session
         PacketBuffer inner;
         long gseq;
         long firstSentUs;
-        int flow;
         // Copies whose original was acknowledged meanwhile are released unsent. A copy never goes on the path
         // its original is queued on (it would arrive after it): new data goes there instead while the copy waits
         // for another path, and with no new data or no other path, the copy is released (its original is still on
@@ -1451,7 +1450,6 @@ public sealed class Session
             inner = repair.Inner;
             gseq = repair.Gseq;
             firstSentUs = repair.FirstSentUs;
-            flow = repair.Flow;
         }
         else
         {
@@ -1464,8 +1462,7 @@ public sealed class Session
             }
             inner = fresh;
             gseq = _nextGseq++;
-            flow = fresh.Tag; // the fq_codel bucket
-            _outstanding.Add(gseq, flow, nowUs);
+            _outstanding.Add(gseq, fresh.Tag, nowUs);
             if (_sendQueue.Count == 0)
             {
                 _queueEmptySinceUs = nowUs;
@@ -1475,11 +1472,11 @@ public sealed class Session
         // Small packets (TCP acks, DNS, voice) are cheap to send twice and costly to have stuck behind
         // a link that just stalled: a copy follows on the next-best path.
         var duplicate = !isRepair && inner.Length <= SmallPacketBytes && _duplicate is null && UsablePathCount() >= 2;
-        length = WriteData(_paths[i], inner, gseq, firstSentUs, isRepair || duplicate, flow, destination, nowUs);
+        length = WriteData(_paths[i], inner, gseq, firstSentUs, isRepair || duplicate, destination, nowUs);
         if (duplicate)
         {
             _duplicate = _pool.Rent(inner.ReadOnlySpan);
-            _duplicateFlow = flow;
+            _duplicate.Tag = inner.Tag;
             _duplicateGseq = gseq;
             _duplicateFirstSentUs = firstSentUs;
             _duplicateNotOnPath = i;
@@ -1513,7 +1510,7 @@ public sealed class Session
             _pool.Return(inner);
             return false;
         }
-        length = WriteData(best, inner, _duplicateGseq, _duplicateFirstSentUs, repaired: true, _duplicateFlow, destination, nowUs);
+        length = WriteData(best, inner, _duplicateGseq, _duplicateFirstSentUs, repaired: true, destination, nowUs);
         pathId = best.Id;
         return true;
     }
@@ -1565,13 +1562,16 @@ public sealed class Session
         return n;
     }
 
-    /// <summary>Seals one data packet on <paramref name="p"/>, which keeps <paramref name="inner"/> until it is acknowledged.</summary>
-    private int WriteData(PathState p, PacketBuffer inner, long gseq, long firstSentUs, bool repaired, int flow, Span<byte> destination, long nowUs)
+    /// <summary>
+    /// Seals one data packet on <paramref name="p"/>, which keeps <paramref name="inner"/> until it is acknowledged.
+    /// The buffer's tag is the inner flow's bucket (set by the sender queue, kept on copies).
+    /// </summary>
+    private int WriteData(PathState p, PacketBuffer inner, long gseq, long firstSentUs, bool repaired, Span<byte> destination, long nowUs)
     {
         var plain = destination[HeaderSize..];
         DataFrame.WriteHeader(plain, (uint)gseq);
         inner.ReadOnlySpan.CopyTo(plain[DataFrame.HeaderSize..]);
-        var type = _outstanding.Classify(gseq, flow, p.Id) switch
+        var type = _outstanding.Classify(gseq, inner.Tag, p.Id) switch
         {
             ExpressKind.Express => PacketType.DataExpress,
             ExpressKind.ExpressOnPath => PacketType.DataExpressOnPath,
@@ -1586,7 +1586,6 @@ public sealed class Session
         ref var sp = ref p.Sent[pn];
         sp.Inner = inner;
         sp.Data = true;
-        sp.Flow = flow;
         sp.Gseq = gseq;
         sp.FirstSentUs = firstSentUs;
         sp.Repaired = repaired;

@@ -106,10 +106,10 @@ internal static class StatusCommand
             sb.Append(inv, $"session {s.LocalId:x8} ↔ {s.PeerId:x8}: ");
             sb.Append(s.Established ? $"established {Duration(s.UptimeSeconds)}" : "connecting");
             sb.Append(inv, $", queue {s.SendQueueBytes / 1024} KiB, hold bound {s.HoldBoundMs:F0} ms\n");
-            sb.Append("  LINK        STATE   ADDRESS                 RTT ms  TX Mbit/s  RX Mbit/s  LOSS %  SHARE %       SENT   RECEIVED\n");
+            sb.Append("  LINK        STATE   ADDRESS                 RTT ms QUEUE ms  TX Mbit/s  RX Mbit/s  LOSS %  SHARE %       SENT   RECEIVED\n");
             foreach (var l in s.Links)
             {
-                sb.Append(inv, $"  {l.Name,-11} {l.State,-7} {l.Address ?? "-",-22} {l.RttMs,7:F1} {l.TxMbps,10:F2} {l.RxMbps,10:F2} {l.LossPercent,7:F1} {l.SharePercent,8:F0} {Bytes(l.BytesSent),10} {Bytes(l.BytesReceived),10}\n");
+                sb.Append(inv, $"  {l.Name,-11} {l.State,-7} {l.Address ?? "-",-22} {l.RttMs,7:F1} {l.QueueDelayMs,8:F1} {l.TxMbps,10:F2} {l.RxMbps,10:F2} {l.LossPercent,7:F1} {l.SharePercent,8:F0} {Bytes(l.BytesSent),10} {Bytes(l.BytesReceived),10}\n");
             }
         }
         return sb.ToString();

@@ -110,6 +110,11 @@ public sealed partial class EndToEndTests
         Assert.NotEqual("up", wan1.GetProperty("state").GetString());
         var proxyStatus = bed.Status("proxy");
         Assert.Equal(2, proxyStatus.GetProperty("sessions")[0].GetProperty("links").GetArrayLength());
+        // The proxy's engine view of the link that carried the download: a window, and a queue estimate.
+        var wan0Path = proxyStatus.GetProperty("sessions")[0].GetProperty("links")[0];
+        Assert.True(wan0Path.GetProperty("window_kb").GetDouble() > 0, wan0Path.ToString());
+        Assert.True(wan0Path.GetProperty("queue_delay_ms").GetDouble() >= 0, wan0Path.ToString());
+        Assert.True(wan0Path.GetProperty("in_flight_kb").GetDouble() >= 0, wan0Path.ToString());
 
         // The link returns with a new address (a modem reconnect with DHCP): it rejoins without a restart.
         bed.In("rtr", Short, "ip", "addr", "flush", "dev", "wan1");
@@ -131,6 +136,7 @@ public sealed partial class EndToEndTests
         Assert.Equal(0, table.Code);
         Assert.Contains("wan0", table.Output, StringComparison.Ordinal);
         Assert.Contains("wan1", table.Output, StringComparison.Ordinal);
+        Assert.Contains("QUEUE ms", table.Output, StringComparison.Ordinal);
 
         // Stop as systemd does; both exit cleanly and remove everything of theirs.
         NamespaceTestbed.Terminate(router);

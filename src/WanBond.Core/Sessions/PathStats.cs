@@ -14,4 +14,5 @@ public readonly record struct PathStats(
     long BytesSent,
     long DataBytesSent,
     long PacketsLost,
-    long PacketsRepaired);
+    long PacketsRepaired,
+    long QueueDelayUs);

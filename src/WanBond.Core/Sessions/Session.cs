@@ -1714,6 +1714,7 @@ public sealed class Session
             p.BytesSent,
             p.DataBytesSent,
             p.PacketsLost,
-            p.PacketsRepaired);
+            p.PacketsRepaired,
+            p.QueueDelayUs);
     }
 }

@@ -190,6 +190,15 @@ public sealed class LinkStatus
 
     public double PacingMbps { get; set; }
 
+    /// <summary>The path's congestion window, kB (10^3 bytes).</summary>
+    public double WindowKb { get; set; }
+
+    /// <summary>Bytes sent on the path and not yet acknowledged or declared lost, kB.</summary>
+    public double InFlightKb { get; set; }
+
+    /// <summary>The engine's estimate of the path's forward queueing delay (one-way delay above its minimum), ms.</summary>
+    public double QueueDelayMs { get; set; }
+
     /// <summary>Sent over the last status interval, Mbit/s (datagrams, tunnel overhead included).</summary>
     public double TxMbps { get; set; }
 

@@ -25,6 +25,7 @@ public class BenchSmokeTests(ITestOutputHelper output)
         string dir = Directory.CreateTempSubdirectory("wbt-smoke-").FullName;
         string json = Path.Combine(dir, "smoke.json");
         string prefix = Namespaces.NewPrefix();
+        string stderrText = "";
         try
         {
             var (code, stdout, stderr) = Shell.Capture(EmulatorProcess.SelfCommand()[0],
@@ -32,6 +33,7 @@ public class BenchSmokeTests(ITestOutputHelper output)
                 TimeSpan.FromSeconds(170));
             output.WriteLine(stdout);
             output.WriteLine(stderr);
+            stderrText = stderr;
             Assert.True(code == 0, $"bench --smoke exited {code}: {stderr}");
         }
         catch
@@ -39,6 +41,12 @@ public class BenchSmokeTests(ITestOutputHelper output)
             Namespaces.DeleteAll(prefix);
             throw;
         }
+
+        // Every transfer began the same time after its emulators started their traces, whatever its system's set-up took.
+        var offsets = System.Text.RegularExpressions.Regex.Matches(stderrText, @"rep \d+/\d+: .* from (\d+\.\d+) s into the traces")
+            .Select(m => double.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        Assert.True(offsets.Count >= 3, $"a trace offset per transfer: {stderrText}");
+        Assert.All(offsets, o => Assert.InRange(o, Measurer.TraceLeadS - 0.05, Measurer.TraceLeadS + 0.5));
 
         using var doc = JsonDocument.Parse(File.ReadAllText(json));
         var records = doc.RootElement.GetProperty("records").EnumerateArray().ToList();

@@ -184,7 +184,7 @@ internal static class BenchCommand
                                 var m = Measurer.Run(topo, scenario, s, c, rep, raw, seed + (ulong)(rep * 1000));
                                 list.Add(m);
                                 Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                                    $"bench: {scenario.Name} {c.Label} {s.Name} rep {rep + 1}/{reps}: {m.GoodputMbps:F2} Mbit/s of {m.CapacityMbps:F2}, {m.Rtt.Count} probes"));
+                                    $"bench: {scenario.Name} {c.Label} {s.Name} rep {rep + 1}/{reps}: {m.GoodputMbps:F2} Mbit/s of {m.CapacityMbps:F2}, {m.Rtt.Count} probes, from {m.TraceOffsetS:F2} s into the traces"));
                             }
                             catch (CommandException e)
                             {

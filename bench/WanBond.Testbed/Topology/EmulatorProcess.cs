@@ -18,6 +18,9 @@ internal sealed class EmulatorProcess : IDisposable
 
     public EmulatedLink Link { get; }
 
+    /// <summary>Unix time (s) at which the emulator said it was up: its trace clock started just before.</summary>
+    public double StartedUnixS { get; private init; }
+
     /// <summary>The emulator's JSON summary, after <see cref="Stop"/>.</summary>
     public JsonElement? Summary { get; private set; }
 
@@ -43,14 +46,13 @@ internal sealed class EmulatorProcess : IDisposable
             "--stats", statsPath, "--duration", maxSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ];
         var p = ns.Start(modemNs, command);
-        var e = new EmulatorProcess(p, statsPath, link);
         if (!p.WaitForStderrLine(TimeSpan.FromSeconds(20)))
         {
             p.Stop();
-            e.Dispose();
+            p.Dispose();
             throw new CommandException($"emulator in {modemNs} did not start: {p.Stderr.Trim()} {p.Stdout.Trim()}");
         }
-        return e;
+        return new EmulatorProcess(p, statsPath, link) { StartedUnixS = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0 };
     }
 
     /// <summary>Stops it (SIGTERM) and reads its summary.</summary>

@@ -77,7 +77,7 @@ internal static class Measurer
         WaitUntil(traceStart + TraceLeadS);
         var probes = plan.Probes.Select(p => (p.Target, Process: Ping.Start(ns, p.Ns, p.Target, ProbeIntervalS, c.DurationS + 5))).ToList();
         double start = UnixNow();
-        double traceOffset = start - traceStart;
+        double traceOffset = Math.Round(start - traceStart, 2);
         if (traceOffset > TraceLeadS + 0.5)
         {
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,

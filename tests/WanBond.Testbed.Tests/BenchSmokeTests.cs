@@ -29,7 +29,7 @@ public class BenchSmokeTests(ITestOutputHelper output)
         try
         {
             var (code, stdout, stderr) = Shell.Capture(EmulatorProcess.SelfCommand()[0],
-                [.. EmulatorProcess.SelfCommand().Skip(1), "bench", "--smoke", "--duration", "5", "--prefix", prefix, "--out", dir, "--json", json],
+                [.. EmulatorProcess.SelfCommand().Skip(1), "bench", "--smoke", "--duration", "5", "--wanbond-schedulers", "adaptive,minrtt", "--prefix", prefix, "--out", dir, "--json", json],
                 TimeSpan.FromSeconds(170));
             output.WriteLine(stdout);
             output.WriteLine(stderr);
@@ -55,6 +55,9 @@ public class BenchSmokeTests(ITestOutputHelper output)
         var records = doc.RootElement.GetProperty("records").EnumerateArray().ToList();
         Assert.Contains(records, r => r.GetProperty("system").GetString() == "link0");
         Assert.Contains(records, r => r.GetProperty("system").GetString() == "link1");
+        // One run measures wanbond once per scheduler, on the same topology.
+        Assert.Contains(records, r => r.GetProperty("system").GetString() == "wanbond");
+        Assert.Contains(records, r => r.GetProperty("system").GetString() == "wanbond:minrtt");
         foreach (var r in records)
         {
             foreach (var field in BenchRecord.RequiredFields)

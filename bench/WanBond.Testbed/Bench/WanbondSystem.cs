@@ -81,10 +81,11 @@ internal sealed class WanbondSystem(string scheduler, string? binary, string wor
 
     public void Prepare(BenchTopology t)
     {
-        t.Ns.Exec(t.Proxy, "ip", "addr", "add", ProxyPublicAddress + "/32", "dev", "lo");
+        // "replace", not "add": one run measures wanbond once per scheduler, and every instance prepares the same topology.
+        t.Ns.Exec(t.Proxy, "ip", "addr", "replace", ProxyPublicAddress + "/32", "dev", "lo");
         for (int i = 0; i < t.Links; i++)
         {
-            t.Ns.Exec(t.Router, "ip", "route", "add", "default", "via", BenchTopology.ProxyLinkAddress(i),
+            t.Ns.Exec(t.Router, "ip", "route", "replace", "default", "via", BenchTopology.ProxyLinkAddress(i),
                 "dev", t.RouterLinkInterface(i), "metric", (100 + i).ToString(CultureInfo.InvariantCulture));
         }
     }

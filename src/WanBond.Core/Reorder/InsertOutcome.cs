@@ -7,8 +7,9 @@ public enum InsertOutcome
     Accepted,
 
     /// <summary>
-    /// An express packet (<see cref="Wire.PacketType.DataExpress"/>) that no earlier packet of its flow is held
-    /// for: queued for release at once, ahead of the holes in front of it. Its gseq counts as released.
+    /// An express packet (<see cref="Wire.PacketType.DataExpress"/>, or <see cref="Wire.PacketType.DataExpressOnPath"/>
+    /// whose promise the caller checked) that no earlier packet of its flow is held for: queued for release at
+    /// once, ahead of the holes in front of it. Its gseq counts as released.
     /// </summary>
     Express,
 

@@ -187,28 +187,27 @@ public sealed class ReorderBuffer
                 Duplicates++;
                 outcome = InsertOutcome.Duplicate;
             }
-            else if (express && gseq != NextExpected && _heldPerFlow[flow] == 0)
-            {
-                var p = _pool.Rent(inner);
-                p.Sequence = gseq;
-                p.TimestampUs = nowUs;
-                p.Tag = pathId;
-                _express.Enqueue(p);
-                _slots[s] = _releasedEarly;
-                outcome = InsertOutcome.Express;
-            }
             else
             {
                 var p = _pool.Rent(inner);
                 p.Sequence = gseq;
                 p.TimestampUs = nowUs;
                 p.Tag = pathId;
-                p.Flow = flow;
-                _slots[s] = p;
-                _heldPerFlow[flow]++;
-                Count++;
-                PushArrival(gseq);
-                outcome = InsertOutcome.Accepted;
+                if (express && gseq != NextExpected && _heldPerFlow[flow] == 0)
+                {
+                    _express.Enqueue(p);
+                    _slots[s] = _releasedEarly;
+                    outcome = InsertOutcome.Express;
+                }
+                else
+                {
+                    p.Flow = flow;
+                    _slots[s] = p;
+                    _heldPerFlow[flow]++;
+                    Count++;
+                    PushArrival(gseq);
+                    outcome = InsertOutcome.Accepted;
+                }
             }
         }
         MarkLost(nowUs);
@@ -254,9 +253,7 @@ public sealed class ReorderBuffer
             var p = _slots[s];
             if (p == _releasedEarly)
             {
-                _slots[s] = null;
-                Depart(NextExpected, released: true);
-                NextExpected++;
+                PassReleasedEarly(s);
                 MarkLost(nowUs);
                 continue;
             }
@@ -389,9 +386,7 @@ public sealed class ReorderBuffer
             var p = _slots[s];
             if (p == _releasedEarly)
             {
-                _slots[s] = null;
-                Depart(NextExpected, released: true);
-                NextExpected++;
+                PassReleasedEarly(s);
                 continue;
             }
             if (p is not null)
@@ -405,6 +400,14 @@ public sealed class ReorderBuffer
             Depart(NextExpected, released: false);
             NextExpected++;
         }
+    }
+
+    // NextExpected's slot holds the stand-in of an express packet released on arrival: its gseq has gone, released.
+    private void PassReleasedEarly(int slot)
+    {
+        _slots[slot] = null;
+        Depart(NextExpected, released: true);
+        NextExpected++;
     }
 
     // Moves NextExpected to target with nothing held (express stand-ins aside), touching at most Capacity slots

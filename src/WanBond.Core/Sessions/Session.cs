@@ -349,7 +349,7 @@ public sealed class Session
                 case PacketType.CookieReply:
                     ReceiveCookieReply(datagram, header.PathId, nowUs);
                     return;
-                case PacketType.Data or PacketType.DataExpress or PacketType.DataExpressOnPath or PacketType.Ack or PacketType.Probe or PacketType.Close:
+                case var t when t.IsSessionTraffic():
                     break;
                 default:
                     // Initiations are the daemon's (it routes them by key); Hello/HelloReply do not exist here.
@@ -380,7 +380,7 @@ public sealed class Session
         var ackEliciting = false;
         switch (header.Type)
         {
-            case PacketType.Data or PacketType.DataExpress or PacketType.DataExpressOnPath:
+            case var t when t.IsData():
                 // The header named our session id, so the peer knows us even if its HelloReply is still on its way.
                 if (!DataFrame.TryParse(plain, out var gseq32, out var inner, out reason))
                 {

@@ -83,9 +83,8 @@ public readonly record struct ClearHeader(PacketType Type, uint ReceiverSessionI
     // A switch rather than Enum.IsDefined: no boxing or reflection on the per-packet path.
     private static bool IsKnown(PacketType type) => type switch
     {
-        PacketType.Data or PacketType.DataExpress or PacketType.DataExpressOnPath or PacketType.Ack or PacketType.Probe or PacketType.Hello or PacketType.HelloReply
-            or PacketType.Close or PacketType.HandshakeInitiation or PacketType.HandshakeResponse
+        PacketType.Hello or PacketType.HelloReply or PacketType.HandshakeInitiation or PacketType.HandshakeResponse
             or PacketType.CookieReply => true,
-        _ => false,
+        _ => type.IsSessionTraffic(),
     };
 }

@@ -46,3 +46,15 @@ public enum PacketType : byte
     /// </summary>
     DataExpressOnPath = 11,
 }
+
+/// <summary>The packet-type sets more than one layer tests (one definition, so a new type is added once).</summary>
+public static class PacketTypes
+{
+    /// <summary>Carries one inner packet (<see cref="DataFrame"/>): plain or express.</summary>
+    public static bool IsData(this PacketType type) =>
+        type is PacketType.Data or PacketType.DataExpress or PacketType.DataExpressOnPath;
+
+    /// <summary>Sealed traffic of an established session: data, acks, probes, close.</summary>
+    public static bool IsSessionTraffic(this PacketType type) =>
+        type.IsData() || type is PacketType.Ack or PacketType.Probe or PacketType.Close;
+}

@@ -158,7 +158,7 @@ public sealed class SessionStatus
 
     public long ReorderSkipped { get; set; }
 
-    /// <summary>New inner packets sent express: every earlier packet of their flow was acknowledged (docs/engine.md).</summary>
+    /// <summary>Data packets (copies included) sent as DataExpress or DataExpressOnPath (docs/engine.md, "Express delivery").</summary>
     public long ExpressSent { get; set; }
 
     /// <summary>Received express packets released ahead of other flows' holes.</summary>

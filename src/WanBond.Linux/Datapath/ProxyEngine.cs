@@ -121,7 +121,7 @@ public sealed class ProxyEngine : EngineLoop
             ReceiveInitiation(item, header, nowUs);
             return;
         }
-        if (header.Type is not (PacketType.Data or PacketType.DataExpress or PacketType.DataExpressOnPath or PacketType.Ack or PacketType.Probe or PacketType.Close)
+        if (!header.Type.IsSessionTraffic()
             || !_byIndex.TryGetValue(header.ReceiverSessionId, out var ps))
         {
             UnknownSession++;

@@ -41,7 +41,14 @@ public sealed class Session
     public const long DownProbeUs = 200_000;
 
     /// <summary>How much later than its path's one-way delay predicts a packet may be before its path counts as stalled.</summary>
-    public const long OverdueMarginUs = 40_000;
+    /// <remarks>
+    /// Mobile links deliver in bursts with pauses of 20–50 ms that are not outages (a quarter of the time on the
+    /// T-Mobile LTE trace passes in pauses over 20 ms, an eighth in pauses over 50 ms). At 40 ms most copies were of
+    /// packets that arrived anyway: in the simulator, T-Mobile + Verizon bulk at 30 ms, 3,310 of 3,533 copies were
+    /// rejected as duplicates, and they took that capacity from new data. At 80 ms: 1,465 copies, efficiency
+    /// 0.842 → 0.858, and at 60 ms one-way 0.815 → 0.838 with a lower p95 delay (470 → 441 ms).
+    /// </remarks>
+    public const long OverdueMarginUs = 80_000;
 
     /// <summary>Inner packets up to this size are sent on two paths.</summary>
     public const int SmallPacketBytes = 200;

@@ -48,7 +48,7 @@ public class BenchSmokeTests(ITestOutputHelper output)
         Assert.True(offsets.Count >= 3, $"a trace offset per transfer: {stderrText}");
         Assert.All(offsets, o => Assert.True(o >= Measurer.TraceLeadS - 0.05, $"a transfer began {o} s into the traces, before the lead"));
         // A system not ready within the lead (a loaded machine) is run anyway, but never silently.
-        int late = offsets.Count(o => o > Measurer.TraceLeadS + 0.5);
+        int late = offsets.Count(o => o > Measurer.TraceLeadS + Measurer.LateAfterLeadS);
         Assert.Equal(late, System.Text.RegularExpressions.Regex.Count(stderrText, "was ready only .* into the traces"));
 
         using var doc = JsonDocument.Parse(File.ReadAllText(json));

@@ -34,6 +34,9 @@ internal static class Measurer
     /// </summary>
     public const double TraceLeadS = 3.0;
 
+    /// <summary>A transfer that begins more than this after the lead is reported as late (its system's set-up overran the lead).</summary>
+    public const double LateAfterLeadS = 0.5;
+
     public static Measurement Run(BenchTopology topo, Scenario scenario, IBenchSystem system, Conditions c, int rep, string rawDir, ulong seed)
     {
         Directory.CreateDirectory(rawDir);
@@ -78,7 +81,7 @@ internal static class Measurer
         var probes = plan.Probes.Select(p => (p.Target, Process: Ping.Start(ns, p.Ns, p.Target, ProbeIntervalS, c.DurationS + 5))).ToList();
         double start = UnixNow();
         double traceOffset = Math.Round(start - traceStart, 2);
-        if (traceOffset > TraceLeadS + 0.5)
+        if (traceOffset > TraceLeadS + LateAfterLeadS)
         {
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"bench: warning: {system.Name} was ready only {traceOffset:F1} s into the traces (the lead is {TraceLeadS:F1} s): this transfer sees a later stretch of trace than the others"));

@@ -4,10 +4,10 @@ namespace WanBond.Core.Congestion;
 
 /// <summary>
 /// Delay-based control in the spirit of BBR and Copa, tuned for mobile links whose capacity
-/// moves by 2x within a fraction of a second: pace at the recently measured delivery rate,
-/// scaled up while the forward queueing delay is below a small target and down while above it,
-/// and cap what is in flight at about one delivery-rate × (min RTT + a little queue).
-/// The modem buffer then stays nearly empty, so path delays stay small and predictable.
+/// moves by 2x within a fraction of a second: cap what is in flight at about one delivery-rate ×
+/// (min RTT + a target queue of about half of it), with the rate the recent maximum of what the
+/// path delivered, and pace fast enough (1.6 × the rate) that the window, not the pacer, is the limit.
+/// The modem buffer then holds only the target queue, so path delays stay small and predictable.
 /// </summary>
 public sealed class DelayTargetController : ICongestionController
 {
@@ -17,6 +17,7 @@ public sealed class DelayTargetController : ICongestionController
     private const long MinWindow = 4 * Mss;
     private const long MinRate = 16_000; // 128 kbit/s: a path never paces slower than this
     private const long StartupWindowPacingGain = 4; // startup paces at 4 windows per min RTT: bursts pass, the window limits
+    private const long SteadyPacingGainPercent = 160; // after startup: a whole window can leave within about one round trip (see OnAck)
 
     private readonly long _minTargetUs;
     private long _targetUs;
@@ -154,8 +155,12 @@ public sealed class DelayTargetController : ICongestionController
             bw = Math.Min(bw, sample.DeliveryRateBps);
         }
         _cwnd = Math.Max(MinWindow, bw * (rtt + _targetUs) / 1_000_000 + 2 * Mss);
-        // Pace a little above the estimate so a rise in capacity shows up as a higher delivery rate.
-        _pacing = Math.Max(MinRate, bw * 5 / 4);
+        // Pace well above the estimate: the window is one bandwidth-delay product plus a target of
+        // about half the minimum RTT, and at 1.6 × the rate a whole window leaves within about one round
+        // trip. When a burst of capacity drains the modem's queue, the acks it returns refill it within
+        // a round trip instead of the two or more that 1.25 × (BBR's probing gain) took, and a rise in
+        // capacity shows up in the delivery rate as soon. The window, not the pacer, bounds the queue.
+        _pacing = Math.Max(MinRate, bw * SteadyPacingGainPercent / 100);
     }
 
     public void OnPacketLost(long nowUs, int bytes, long sentUs)

@@ -60,4 +60,19 @@ public class DelayTargetControllerTests
         Feed(c, now, 50_000, 3_000_000, appLimited: true);
         Assert.Equal(3_000_000, c.BandwidthEstimate);
     }
+
+    [Fact]
+    public void After_startup_the_pacer_lets_a_whole_window_leave_within_one_round_trip()
+    {
+        // A burst of capacity drains the modem's queue; the acks it sends back open the whole window at
+        // once. The pacer must let that window out within about a round trip, or the queue stays empty
+        // for round trips while the link could carry more (the steady gain of 1.25 took 1.2 round trips
+        // for a window of 1.5 bandwidth-delay products, and the links in the simulator idled for it).
+        var c = Measured(10_000_000, out _);
+        Assert.True(c.CongestionWindow > 10_000_000 * MinRttUs / 1_000_000, $"window {c.CongestionWindow} holds no queue");
+        long sentInOneRtt = c.PacingRate * MinRttUs / 1_000_000;
+        Assert.True(sentInOneRtt >= c.CongestionWindow, $"pacer sends {sentInOneRtt} bytes per min RTT, window is {c.CongestionWindow}");
+        // ... while the window still bounds the queue: no more than one bandwidth-delay product plus the target.
+        Assert.True(c.CongestionWindow <= 10_000_000 * (MinRttUs + MinRttUs / 2) / 1_000_000 + 3_000, $"window {c.CongestionWindow}");
+    }
 }

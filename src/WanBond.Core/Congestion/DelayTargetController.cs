@@ -157,9 +157,9 @@ public sealed class DelayTargetController : ICongestionController
         _cwnd = Math.Max(MinWindow, bw * (rtt + _targetUs) / 1_000_000 + 2 * Mss);
         // Pace well above the estimate: the window is one bandwidth-delay product plus a target of
         // about half the minimum RTT, and at 1.6 × the rate a whole window leaves within about one round
-        // trip. When a burst of capacity drains the modem's queue, the acks it returns refill it within
-        // a round trip instead of the two or more that 1.25 × (BBR's probing gain) took, and a rise in
-        // capacity shows up in the delivery rate as soon. The window, not the pacer, bounds the queue.
+        // trip. When a burst of capacity drains the modem's queue, the window the acks open refills it
+        // at once; at 1.25 × (BBR's probing gain) that window took 1.2 round trips to leave, and the
+        // link idled meanwhile (seen in the simulator). The window, not the pacer, bounds the queue.
         _pacing = Math.Max(MinRate, bw * SteadyPacingGainPercent / 100);
     }
 

@@ -3,13 +3,13 @@
 # the engine issue's acceptance checks first, then every scheduler on every scenario.
 # Usage: scripts/sim-matrix.sh [DURATION_S]   (default 60; seed 1; needs dotnet, jq and bc)
 # One TCP flow on these traces moves by ±30 % with its start time, so the one-flow acceptance table takes the
-# mean over OFFSETS start offsets (seeds 1..OFFSETS, --start-jitter 3000; default 5) for every system it
+# mean over OFFSETS start offsets (seeds 1..OFFSETS, --start-jitter 3000; default 10) for every system it
 # compares; the per-scheduler table below it shows the single run with the flow starting at once.
 # Runs go NPROC at a time (default: the machine's cores).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration="${1:-60}"
-offsets="${OFFSETS:-5}"
+offsets="${OFFSETS:-10}"
 par="${NPROC:-$(nproc)}"
 out=docs/sim-matrix.md
 if ! command -v jq >/dev/null; then

@@ -68,5 +68,30 @@ public class BenchSmokeTests(ITestOutputHelper output)
             Assert.True(File.Exists(r.GetProperty("plot").GetString()), "plot written");
         }
         Assert.DoesNotContain(prefix + "-", Shell.Run("ip", ["netns", "list"]), StringComparison.Ordinal); // the run removed its namespaces itself
+
+        // scripts/bench-parity.sh (docs/testbed.md, "What matching MPTCP would take") reads this JSON: one row
+        // for the smoke scenario, with a number in every column, when MPTCP was measured too.
+        if (records.Any(r => r.GetProperty("system").GetString() == "mptcp"))
+        {
+            var (pc, pout, perr) = Shell.Capture("bash", [Path.Combine(RepoRoot(), "scripts", "bench-parity.sh"), json], TimeSpan.FromSeconds(60));
+            Assert.True(pc == 0, $"bench-parity.sh exited {pc}: {perr}");
+            var rows = pout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(2).ToList();
+            var row = Assert.Single(rows);
+            var cells = row.Trim('|').Split('|').Select(c => c.Trim()).ToArray();
+            Assert.Equal(6, cells.Length);
+            Assert.StartsWith(records[0].GetProperty("scenario").GetString() + ", cubic, down, 1", cells[0], StringComparison.Ordinal);
+            Assert.Equal(3, cells[1].Split(" / ").Count(x => double.TryParse(x, System.Globalization.CultureInfo.InvariantCulture, out var v) && v > 0));
+            Assert.All(cells[2..], c => Assert.True(double.TryParse(c.Trim('*'), System.Globalization.CultureInfo.InvariantCulture, out var v) && v > 0, row));
+        }
+    }
+
+    private static string RepoRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "WanBond.sln")))
+        {
+            dir = dir.Parent;
+        }
+        return dir?.FullName ?? throw new InvalidOperationException("cannot find WanBond.sln above " + AppContext.BaseDirectory);
     }
 }

@@ -13,12 +13,13 @@ results=$1
 need_packages bench-parity.sh required jq:jq
 jq -e '.records | type == "array"' "$results" >/dev/null 2>&1 \
   || { echo "bench-parity.sh: $results: not a bench/run results.json (no \"records\" list)" >&2; exit 2; }
-jq -r '
+table=$(jq -r '
   def carried: [.links[].carried_mbps] | add;
   def capacity: [.links[].capacity_mbps] | add;
-  def f2: (. * 100 | round) / 100 | tostring | if test("\\.") then (. + "0")[0:(index(".") + 3)] else . + ".00" end;
-  def f3: (. * 1000 | round) / 1000 | tostring | if test("\\.") then (. + "00")[0:(index(".") + 4)] else . + ".000" end;
-  [.records[] | select(.direction != null)]
+  # n digits after the point (jq has no printf)
+  def fixed(n): (. * pow(10; n) | round | tostring) as $d | ("0" * ([n + 1 - ($d | length), 0] | max) + $d)
+    | .[0:length - n] + "." + .[length - n:];
+  .records
   | group_by([.scenario, .cc, .direction, .flows])
   | map(
       (map(select(.system | test("^link[0-9]+$")))) as $singles
@@ -27,8 +28,10 @@ jq -r '
       | select($m != null and $w != null and ($singles | length) > 0
                and ($w | carried) > 0 and ($m | carried) > 0 and ($singles | map(carried) | add) > 0)
       | ($w.goodput_mbps / ($w | carried)) as $gw
-      | "| \($w.scenario), \($w.cc), \($w.direction), \($w.flows) | \($gw | f3) / \($m.goodput_mbps / ($m | carried) | f3) / \(($singles | map(.goodput_mbps) | add) / ($singles | map(carried) | add) | f3) | **\($m.goodput_mbps / $gw / ($w | capacity) | f2)** | \(($singles | map(carried) | add) / ($singles | map(capacity) | add) | f2) | \(($m | carried) / ($m | capacity) | f2) | \(($w | carried) / ($w | capacity) | f2) |")
-  | if length == 0 then error("no scenario with single links, mptcp and wanbond all measured") else . end
+      | "| \($w.scenario), \($w.cc), \($w.direction), \($w.flows) | \($gw | fixed(3)) / \($m.goodput_mbps / ($m | carried) | fixed(3)) / \(($singles | map(.goodput_mbps) | add) / ($singles | map(carried) | add) | fixed(3)) | **\($m.goodput_mbps / $gw / ($w | capacity) | fixed(2))** | \(($singles | map(carried) | add) / ($singles | map(capacity) | add) | fixed(2)) | \(($m | carried) / ($m | capacity) | fixed(2)) | \(($w | carried) / ($w | capacity) | fixed(2)) |")
+  | select(length > 0)
   | (["| scenario, cc, direction, flows | goodput per carried byte: wanbond / MPTCP / single links | carried ÷ capacity wanbond would need for MPTCP'"'"'s goodput | carried ÷ capacity: single links | MPTCP | wanbond |",
       "|---|---|---|---|---|---|"] + .)[]
-' "$results" 2>/dev/null || { echo "bench-parity.sh: $results: no scenario with single links, mptcp and wanbond all measured" >&2; exit 1; }
+' "$results")
+[ -n "$table" ] || { echo "bench-parity.sh: $results: no scenario with single links, mptcp and wanbond all measured" >&2; exit 1; }
+printf '%s\n' "$table"

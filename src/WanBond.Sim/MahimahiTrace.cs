@@ -84,6 +84,34 @@ public sealed class MahimahiTrace
         return new MahimahiTrace(name, times.ToArray(), previous * 1000);
     }
 
+    /// <summary>
+    /// The sum of several traces: every opportunity of each, over the longest one's period (the
+    /// shorter ones repeat within it). The ideal aggregate link of a bond: exact for runs no longer
+    /// than that period; after it the sum repeats, where the shorter traces would not line up again.
+    /// </summary>
+    public static MahimahiTrace Sum(IReadOnlyList<MahimahiTrace> parts)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(parts.Count, 1);
+        long period = parts.Max(p => p.PeriodUs);
+        var times = new List<long>();
+        foreach (var p in parts)
+        {
+            for (long start = 0; start <= period; start += p.PeriodUs)
+            {
+                foreach (long ts in p._timesUs)
+                {
+                    if (start + ts > period)
+                    {
+                        break;
+                    }
+                    times.Add(start + ts);
+                }
+            }
+        }
+        times.Sort();
+        return new MahimahiTrace(string.Join('+', parts.Select(p => System.IO.Path.GetFileName(p.Name))), times.ToArray(), period);
+    }
+
     /// <summary>Number of opportunities with a time strictly before <paramref name="timeUs"/> (from 0).</summary>
     public long CountBefore(long timeUs)
     {

@@ -13,6 +13,10 @@ internal sealed class Metrics
 
     public long InnerRetransmits { get; set; }
 
+    public long InnerFastRecoveries { get; set; }
+
+    public long InnerTimeouts { get; set; }
+
     public long SenderQueueDrops { get; set; }
 
     /// <summary>New in-order data at the far end, with its submit→release delay.</summary>

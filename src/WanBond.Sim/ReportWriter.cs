@@ -47,6 +47,8 @@ public static class ReportWriter
             w.WriteEndObject();
             Num(w, "reorder_hold_ms_p95", r.ReorderHoldP95Ms, 3);
             w.WriteNumber("inner_retransmits", r.InnerRetransmits);
+            w.WriteNumber("inner_fast_recoveries", r.InnerFastRecoveries);
+            w.WriteNumber("inner_timeouts", r.InnerTimeouts);
             w.WriteNumber("delivered_packets", r.DeliveredPackets);
             w.WriteStartObject("drops");
             w.WriteNumber("sender_queue", r.SenderQueueDrops);
@@ -127,7 +129,7 @@ public static class ReportWriter
         sb.AppendLine(ic, $"efficiency          {F(r.Efficiency, 3)}");
         sb.AppendLine(ic, $"delay p50/p95/p99   {F(r.DelayP50Ms, 1)} / {F(r.DelayP95Ms, 1)} / {F(r.DelayP99Ms, 1)} ms");
         sb.AppendLine(ic, $"reorder hold p95    {F(r.ReorderHoldP95Ms, 1)} ms");
-        sb.AppendLine(ic, $"inner retransmits   {r.InnerRetransmits}");
+        sb.AppendLine(ic, $"inner retransmits   {r.InnerRetransmits} ({r.InnerFastRecoveries} fast recoveries, {r.InnerTimeouts} timeouts)");
         sb.AppendLine(ic, $"drops               sender queue {r.SenderQueueDrops}, link queue {r.LinkQueueDrops}, link loss {r.LinkLossDrops}");
         if (r.Engine is { } e)
         {

@@ -155,7 +155,7 @@ public sealed class ScenarioParser
     {
         var f = spec.Split(',');
         // A bundled pair name stands for NAME.up and NAME.down: NAME,DELAY_MS[,QUEUE_MS[,LOSS]].
-        if (f.Length is >= 2 and <= 4 && IsNumber(f[1]) && TryResolvePair(f[0], out var up, out var down))
+        if (f.Length is >= 2 and <= 4 && IsNumber(f[1]) && TryResolvePair(f[0], spec, out var up, out var down))
         {
             return BuildLink("--link", spec, up, down, 0, f.AsSpan(1));
         }
@@ -214,13 +214,31 @@ public sealed class ScenarioParser
         return v;
     }
 
-    private bool TryResolvePair(string name, out MahimahiTrace up, out MahimahiTrace down)
+    private bool TryResolvePair(string name, string spec, out MahimahiTrace up, out MahimahiTrace down)
     {
         up = null!;
         down = null!;
         if (File.Exists(name))
         {
             return false;
+        }
+        if (name.Contains('+', StringComparison.Ordinal))
+        {
+            // NAME+NAME…: the summed pairs, one link as fast as the bond of them could be.
+            var ups = new List<MahimahiTrace>();
+            var downs = new List<MahimahiTrace>();
+            foreach (string part in name.Split('+'))
+            {
+                if (!TryResolvePair(part, spec, out var u, out var d))
+                {
+                    throw new SimUsageException($"--link '{spec}': '{part}' is not a trace pair (NAME.up and NAME.down, as a path or bundled in {_bundledDir})");
+                }
+                ups.Add(u);
+                downs.Add(d);
+            }
+            up = MahimahiTrace.Sum(ups);
+            down = MahimahiTrace.Sum(downs);
+            return true;
         }
         foreach (var dir in new[] { "", _bundledDir })
         {
@@ -245,6 +263,10 @@ public sealed class ScenarioParser
         if (File.Exists(name))
         {
             return Cached(name);
+        }
+        if (name.Contains('+', StringComparison.Ordinal))
+        {
+            return MahimahiTrace.Sum(name.Split('+').Select(part => LoadTrace(part, spec)).ToList());
         }
         string bundled = System.IO.Path.Combine(_bundledDir, name);
         if (File.Exists(bundled))

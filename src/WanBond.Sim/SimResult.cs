@@ -33,7 +33,9 @@ public sealed record SimResult(
     long DeliveredPackets,
     IReadOnlyList<PathResult> Paths,
     Timeline? Timeline,
-    EngineCounters? Engine = null);
+    EngineCounters? Engine = null,
+    long InnerFastRecoveries = 0,
+    long InnerTimeouts = 0);
 
 /// <summary>What the engines counted (null without the tunnel): where packets were lost or repaired inside the tunnel.</summary>
 /// <param name="SenderAqmDrops">Inner packets the sending engine's fq_codel queue dropped.</param>

@@ -256,7 +256,9 @@ public sealed class Simulation
             Metrics.GoodputPackets,
             paths,
             timeline,
-            EngineFigures());
+            EngineFigures(),
+            Metrics.InnerFastRecoveries,
+            Metrics.InnerTimeouts);
     }
 
     private EngineCounters? EngineFigures()

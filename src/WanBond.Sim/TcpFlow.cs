@@ -136,6 +136,7 @@ internal sealed class TcpFlow
                 _recover = _highSent - 1;
                 _inRecovery = true;
                 _partialAckSeen = false;
+                _sim.Metrics.InnerFastRecoveries++;
                 Send(_sndUna, nowUs);
                 _cwnd = _ssthresh + 3;
             }
@@ -160,6 +161,7 @@ internal sealed class TcpFlow
             return;
         }
         // Retransmission timeout.
+        _sim.Metrics.InnerTimeouts++;
         _ssthresh = Math.Max((_sndNxt - _sndUna) / 2.0, 2);
         _cwnd = 1;
         _recover = _highSent - 1;

@@ -14,6 +14,7 @@ internal static class SimCommand
             HelpName = "UP_TRACE,DOWN_TRACE,DELAY_MS[,QUEUE_MS[,LOSS]]",
             Description = "A trace-driven link (repeatable). UP_TRACE carries router→proxy, DOWN_TRACE proxy→router: Mahimahi files, " +
                 "by path or by the name of a bundled trace (e.g. TMobile-LTE-short.up); a bundled pair name (TMobile-LTE-short) may replace both. " +
+                "Traces joined by + are summed into one link (TMobile-LTE-short+Verizon-LTE-short): the ideal aggregate a bond of them could be. " +
                 "DELAY_MS: one-way propagation delay each way. QUEUE_MS: drop-tail queue at the trace's mean rate (default 200). LOSS: random loss probability 0..1 (default 0).",
         };
         var linkRate = new Option<string[]>("--link-rate")

@@ -61,7 +61,7 @@ public class DeterminismTests
     {
         string json = RunJson("1", "bulk");
         string[] keys = ["\"scenario\"", "\"capacity_mbps\"", "\"goodput_mbps\"", "\"efficiency\"", "\"delay_ms\"", "\"reorder_hold_ms_p95\"",
-            "\"inner_retransmits\"", "\"drops\"", "\"paths\"", "\"utilization\"", "\"share\"", "\"rtt_ms_p50\"", "\"timeline\""];
+            "\"inner_retransmits\"", "\"inner_fast_recoveries\"", "\"inner_timeouts\"", "\"drops\"", "\"paths\"", "\"utilization\"", "\"share\"", "\"rtt_ms_p50\"", "\"timeline\""];
         int last = -1;
         foreach (var k in keys)
         {

@@ -46,7 +46,9 @@ public class TcpModelTests
         var plain = Simulation.Run(Link(false));
         var hyStart = Simulation.Run(Link(true));
         Assert.True(plain.InnerRetransmits > 100, $"plain slow start: {plain.InnerRetransmits} retransmits");
+        Assert.True(plain.InnerFastRecoveries + plain.InnerTimeouts >= 1, "the overshoot is a loss event");
         Assert.Equal(0, hyStart.InnerRetransmits);
+        Assert.Equal(0, hyStart.InnerFastRecoveries + hyStart.InnerTimeouts);
         Assert.True(hyStart.GoodputMbps >= 0.9 * hyStart.CapacityMbps, $"goodput {hyStart.GoodputMbps} of {hyStart.CapacityMbps}");
         Assert.True(hyStart.LinkQueueDrops == 0, $"queue drops {hyStart.LinkQueueDrops}");
     }

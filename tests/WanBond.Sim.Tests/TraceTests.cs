@@ -72,4 +72,43 @@ public class TraceTests
         var e = Assert.Throws<SimUsageException>(() => new ScenarioParser(dir.Path).Parse(new SimArguments { Links = [$"{good},{bad},30"] }));
         Assert.Contains("line 2", e.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Sum_holds_every_opportunity_of_each_trace_over_the_longest_period()
+    {
+        var a = MahimahiTrace.Parse("a", "1\n1\n3\n");  // period 3 ms: 1, 1, 3, 4, 4, 6, 7, 7, 9, 10, 10, 12
+        var b = MahimahiTrace.Parse("b", "2\n5\n10\n"); // period 10 ms
+        var sum = MahimahiTrace.Sum([a, b]);
+        Assert.Equal(10_000, sum.PeriodUs);
+        Assert.Equal("a+b", sum.Name);
+        for (long t = 0; t <= 10_000; t += 250)
+        {
+            Assert.Equal(a.CountBefore(t) + b.CountBefore(t), sum.CountBefore(t));
+        }
+        // a's opportunities at 1, 1, 3, 4, 4, 6, 7, 7, 9, 10, 10 ms and b's at 2, 5, 10 ms: 14 in one period.
+        Assert.Equal(14, sum.Count);
+    }
+
+    [Fact]
+    public void Pair_names_joined_by_plus_make_one_link_with_the_summed_capacity()
+    {
+        using var dir = new TempDir();
+        dir.File("a.up", "1\n2\n");
+        dir.File("a.down", "1\n1\n2\n");
+        dir.File("b.up", "2\n");
+        dir.File("b.down", "1\n2\n");
+        var parser = new ScenarioParser(dir.Path);
+        var sum = parser.Parse(new SimArguments { Links = ["a+b,5"], Duration = "0.01", NoTunnel = true });
+        var link = Assert.Single(sum.Links);
+        Assert.Equal("a.down+b.down", Path.GetFileName(link.DownTrace!.Name));
+        // Down: a gives 3 and b 2 opportunities per 2 ms: 5 × 1500 B × 8 / 2 ms = 30 Mbit/s.
+        Assert.Equal(30e6, link.DownTrace.MeanBitsPerSecond, 3);
+        // Before 10 ms: a.down's 1, 1, 2, 3, 3, … 9, 9 (14) and b.down's 1 … 9 (9): 23 × 1500 B × 8 / 10 ms.
+        Assert.Equal(27.6, Simulation.Run(sum).CapacityMbps, 6);
+
+        var e = Assert.Throws<SimUsageException>(() => parser.Parse(new SimArguments { Links = ["a+nope,5"] }));
+        Assert.Contains("'nope' is not a trace pair", e.Message, StringComparison.Ordinal);
+        var f = Assert.Throws<SimUsageException>(() => parser.Parse(new SimArguments { Links = ["a.up+nope.up,a.down,5"] }));
+        Assert.Contains("trace 'nope.up' not found", f.Message, StringComparison.Ordinal);
+    }
 }

@@ -48,6 +48,12 @@ run_offsets() {
   shift
   for k in $(seq 1 "$offsets"); do run_seed "$name-o$k" "$k" "$@" --start-jitter 3000; done
 }
+# sum_of combo delay -> the --link flag of the ideal aggregate: one link with the summed traces
+sum_of() {
+  local names=() t
+  for t in $1; do names+=("${trace[$t]}"); done
+  printf -- '--link %s,%s,200' "$(IFS=+; echo "${names[*]}")" "$2"
+}
 links_of() { # combo delay -> --link flags
   local d="$2" t
   for t in $1; do printf -- '--link %s,%s,200 ' "${trace[$t]}" "$d"; done
@@ -66,6 +72,16 @@ for combo in "${combos[@]}"; do
     done
   done
 done
+for combo in "${combos[@]}"; do
+  for d in "${delays[@]}"; do
+    # shellcheck disable=SC2046
+    run "agg-$(key "$combo")-$d-bulk" $(sum_of "$combo" "$d") --workload bulk
+    # shellcheck disable=SC2046
+    run_offsets "agg-$(key "$combo")-$d-tcp" $(sum_of "$combo" "$d") --workload tcp:1
+  done
+done
+run "agg-C10+C20-30-bulk" --link-rate 30,30,200 --workload bulk
+run_offsets "agg-C10+C20-30-tcp" --link-rate 30,30,200 --workload tcp:1
 for t in "${!trace[@]}"; do
   for d in "${delays[@]}"; do
     run_offsets "single-$t-$d" --link "${trace[$t]},$d,200" --workload tcp:1
@@ -91,6 +107,12 @@ mean_goodput() {
   for k in $(seq 1 "$offsets"); do files+=("$work/$1-o$k.json"); done
   jq -s 'map(.goodput_mbps) | add / length' "${files[@]}"
 }
+# mean_of NAME FIELD: a JSON field averaged over NAME's start offsets
+mean_of() {
+  local k files=()
+  for k in $(seq 1 "$offsets"); do files+=("$work/$1-o$k.json"); done
+  jq -s "map($2) | add / length" "${files[@]}"
+}
 f() { printf '%.*f' "$1" "$2"; }
 sum_singles() { # prefix combo delay
   local total=0 t
@@ -113,13 +135,16 @@ tmp="$work/out.md"
   echo
   echo "Targets (engine issue): efficiency ≥ 0.95 on constant links, ≥ 0.85 on traces; p95 delay ≤ largest path delay + 50 ms."
   echo
-  echo "| links | delay ms | capacity Mbit/s | goodput Mbit/s | efficiency | delay p50 / p95 ms | p95 bound ms | reorder hold p95 ms |"
-  echo "|---|---|---|---|---|---|---|---|"
+  echo "The last two columns run the same engine over one link with the summed traces (the ideal aggregate a bond of"
+  echo "them could be; for C10+C20 a constant 30 Mbit/s link): no reordering, no guess of which link is faster."
+  echo
+  echo "| links | delay ms | capacity Mbit/s | goodput Mbit/s | efficiency | delay p50 / p95 ms | p95 bound ms | reorder hold p95 ms | aggregate: efficiency | aggregate: p95 ms |"
+  echo "|---|---|---|---|---|---|---|---|---|---|"
   for combo in "C10+C20" "${all_combos[@]}"; do
     for d in "${delays[@]}"; do
       n="$(key "$combo")-$d-bulk-adaptive"
       [ -f "$work/$n.json" ] || continue
-      echo "| $(key "$combo") | $d | $(f 2 "$(j "$n" .capacity_mbps)") | $(f 2 "$(j "$n" .goodput_mbps)") | $(f 3 "$(j "$n" .efficiency)") | $(f 0 "$(j "$n" .delay_ms.p50)") / $(f 0 "$(j "$n" .delay_ms.p95)") | $((d + 50)) | $(f 0 "$(j "$n" .reorder_hold_ms_p95)") |"
+      echo "| $(key "$combo") | $d | $(f 2 "$(j "$n" .capacity_mbps)") | $(f 2 "$(j "$n" .goodput_mbps)") | $(f 3 "$(j "$n" .efficiency)") | $(f 0 "$(j "$n" .delay_ms.p50)") / $(f 0 "$(j "$n" .delay_ms.p95)") | $((d + 50)) | $(f 0 "$(j "$n" .reorder_hold_ms_p95)") | $(f 3 "$(j "agg-$(key "$combo")-$d-bulk" .efficiency)") | $(f 0 "$(j "agg-$(key "$combo")-$d-bulk" .delay_ms.p95)") |"
     done
   done
   echo
@@ -129,9 +154,11 @@ tmp="$work/out.md"
   echo "link through the engine (same simulator, same workload); \"alone, raw\" runs TCP straight over the link (\`--no-tunnel\`),"
   echo "where it fills the 200 ms modem buffer. Every figure here is the mean over $offsets start offsets of the flow"
   echo "(seeds 1–$offsets, \`--start-jitter 3000\`): one flow on these traces moves by ±30 % with its start time."
+  echo "\"ideal aggregate\" runs the flow through the engine over one link with the summed traces: what a perfect bond"
+  echo "would give it. Timeouts: the flow's retransmission timeouts per run, bonded (adaptive) and over the aggregate."
   echo
-  echo "| links | delay ms | adaptive Mbit/s | sum alone, tunnel | ratio | sum alone, raw | ratio | best baseline Mbit/s | adaptive / weighted |"
-  echo "|---|---|---|---|---|---|---|---|---|"
+  echo "| links | delay ms | adaptive Mbit/s | sum alone, tunnel | ratio | sum alone, raw | ratio | best baseline Mbit/s | adaptive / weighted | ideal aggregate Mbit/s | adaptive ÷ aggregate | timeouts, adaptive / aggregate |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
   for combo in "C10 C20" "${all_combos[@]}"; do
     for d in "${delays[@]}"; do
       n="$(key "$combo")-$d-tcp-adaptive"
@@ -145,7 +172,9 @@ tmp="$work/out.md"
         best=$(echo "if ($g > $best) $g else $best" | bc -l)
       done
       wt=$(mean_goodput "$(key "$combo")-$d-tcp-weighted")
-      echo "| $(key "$combo") | $d | $(f 2 "$a") | $(f 2 "$st") | $(f 2 "$(echo "$a / $st" | bc -l)") | $(f 2 "$sr") | $(f 2 "$(echo "$a / $sr" | bc -l)") | $(f 2 "$best") | $(f 1 "$(echo "$a / $wt" | bc -l)") |"
+      an="agg-$(key "$combo")-$d-tcp"
+      ag=$(mean_goodput "$an")
+      echo "| $(key "$combo") | $d | $(f 2 "$a") | $(f 2 "$st") | $(f 2 "$(echo "$a / $st" | bc -l)") | $(f 2 "$sr") | $(f 2 "$(echo "$a / $sr" | bc -l)") | $(f 2 "$best") | $(f 1 "$(echo "$a / $wt" | bc -l)") | $(f 2 "$ag") | $(f 2 "$(echo "$a / $ag" | bc -l)") | $(f 1 "$(mean_of "$n" .inner_timeouts)") / $(f 1 "$(mean_of "$an" .inner_timeouts)") |"
     done
   done
   echo

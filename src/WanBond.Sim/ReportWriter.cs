@@ -30,6 +30,7 @@ public static class ReportWriter
             w.WriteString("seed", s.Seed.ToString(CultureInfo.InvariantCulture));
             w.WriteNumber("start_jitter_ms", s.StartJitterMs);
             w.WriteBoolean("hystart", s.HyStart);
+            w.WriteNumber("backlog_packets", s.BacklogPackets);
             w.WriteStartArray("cuts");
             foreach (var c in s.Cuts)
             {

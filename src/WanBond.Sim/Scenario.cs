@@ -72,6 +72,12 @@ public sealed class Scenario
     /// <summary>TCP flows leave slow start on a rising RTT as Linux's HyStart does (<see cref="TcpFlow"/>).</summary>
     public bool HyStart { get; init; }
 
+    /// <summary>
+    /// Bulk: inner packets the sender keeps queued (default 4). Without the tunnel they wait in the link's own
+    /// queue: a host that sees the modem queue at once, the best-informed sender there can be.
+    /// </summary>
+    public int BacklogPackets { get; init; } = 4;
+
     /// <summary>Timeline interval in ms, 0 for none.</summary>
     public int TimelineMs { get; init; }
 

@@ -31,6 +31,8 @@ public sealed class SimArguments
     public bool HyStart { get; init; }
 
     public bool NoTunnel { get; init; }
+
+    public string? Backlog { get; init; }
 }
 
 /// <summary>
@@ -78,10 +80,16 @@ public sealed class ScenarioParser
         {
             cuts.Add(ParseCut(c, links.Count));
         }
+        var workload = ParseWorkload(a.Workload ?? "bulk");
+        if (a.Backlog is not null && workload.Kind != WorkloadKind.Bulk)
+        {
+            throw new SimUsageException($"--backlog: applies to --workload bulk only, not {workload}");
+        }
         return new Scenario
         {
             Links = links,
-            Workload = ParseWorkload(a.Workload ?? "bulk"),
+            Workload = workload,
+            BacklogPackets = a.Backlog is null ? 4 : (int)Number("--backlog", a.Backlog, "a whole number of packets, 1 to 10000", v => v >= 1 && v <= 10_000 && v == Math.Floor(v)),
             Direction = ParseDirection(a.Direction ?? "down"),
             Scheduler = ParseScheduler(a.Scheduler ?? "adaptive"),
             CongestionControl = ParseCongestionControl(a.CongestionControl ?? "delay"),

@@ -113,6 +113,9 @@ public sealed class Simulation
 
     public static SimResult Run(Scenario scenario) => new Simulation(scenario).Run();
 
+    /// <summary>Bulk: inner packets the sender keeps queued.</summary>
+    public int BacklogPackets => _scenario.BacklogPackets;
+
     public SimResult Run()
     {
         if (_ran)

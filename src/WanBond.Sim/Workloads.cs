@@ -32,7 +32,6 @@ internal abstract class Workload
 /// <summary>One UDP flow whose sender is always backlogged: the sending engine's queue is kept topped up to a few packets.</summary>
 internal sealed class BulkWorkload : Workload
 {
-    private const int TargetPackets = 4;
     private const int MaxSubmitsPerEvent = 64;
     private readonly byte[] _tx = new byte[Core.Buffers.PacketBuffer.Capacity];
     private long _nextSeq;
@@ -53,7 +52,7 @@ internal sealed class BulkWorkload : Workload
     {
         var sender = Sim.DataSender;
         int size = sender.InnerMtu;
-        long target = (long)TargetPackets * size;
+        long target = (long)Sim.BacklogPackets * size;
         if (sender.SendQueueBytes >= target || !sender.IsEstablished)
         {
             return;

@@ -71,6 +71,12 @@ internal static class SimCommand
         {
             Description = "Baseline: run the workload straight over the single given link, without the engine.",
         };
+        var backlog = new Option<string>("--backlog")
+        {
+            HelpName = "PACKETS",
+            Description = "bulk: inner packets the sender keeps queued (default 4). With --no-tunnel they wait in the link's own queue: " +
+                "a sender that sees the modem queue at once, a reference for what a real sender, which learns of it a round trip late, could make of the link.",
+        };
         var cc = new Option<string>("--cc")
         {
             Description = "Per-path congestion control: delay (default; keeps each modem's queue near a small delay target) or reno (loss-based, for comparison).",
@@ -81,7 +87,7 @@ internal static class SimCommand
         };
         var command = new Command("sim", "Simulate the tunnel over emulated links (deterministic discrete-event simulation) and report goodput, delay and per-path figures.")
         {
-            link, linkRate, workload, direction, scheduler, cc, duration, seed, cut, timeline, startJitter, hystart, noTunnel, json,
+            link, linkRate, workload, direction, scheduler, cc, duration, seed, cut, timeline, startJitter, hystart, noTunnel, backlog, json,
         };
         command.SetAction(parse =>
         {
@@ -100,6 +106,7 @@ internal static class SimCommand
                 StartJitter = parse.GetValue(startJitter),
                 HyStart = parse.GetValue(hystart),
                 NoTunnel = parse.GetValue(noTunnel),
+                Backlog = parse.GetValue(backlog),
             };
             return Run(arguments, parse.GetValue(json));
         });

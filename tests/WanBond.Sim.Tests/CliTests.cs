@@ -31,6 +31,8 @@ public class CliTests
         { "--timeline", "0", "--timeline: expected a whole number of milliseconds" },
         { "--start-jitter", "-1", "--start-jitter: expected a whole number of milliseconds, 0 to 60000, got '-1'" },
         { "--start-jitter", "2.5", "--start-jitter: expected a whole number of milliseconds" },
+        { "--backlog", "0", "--backlog: expected a whole number of packets, 1 to 10000, got '0'" },
+        { "--backlog", "tcp", "--backlog: applies to --workload bulk only, not tcp:1" },
     };
 
     [Theory]
@@ -49,6 +51,8 @@ public class CliTests
             "--seed" => new SimArguments { LinkRates = ["10,30"], Seed = value },
             "--cut" => new SimArguments { LinkRates = ["10,30"], Cuts = [value] },
             "--start-jitter" => new SimArguments { LinkRates = ["10,30"], StartJitter = value },
+            "--backlog" when value == "tcp" => new SimArguments { LinkRates = ["10,30"], Workload = "tcp:1", Backlog = "3" },
+            "--backlog" => new SimArguments { LinkRates = ["10,30"], Backlog = value },
             _ => new SimArguments { LinkRates = ["10,30"], Timeline = value },
         };
         var e = Assert.Throws<SimUsageException>(() => Parse(a));

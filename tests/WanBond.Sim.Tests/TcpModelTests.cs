@@ -78,4 +78,18 @@ public class TcpModelTests
             Assert.True(r.Paths.Sum(p => p.CarriedMbps) > 1);
         }
     }
+
+    [Fact]
+    public void A_longer_backlog_in_the_link_queue_buys_capacity_with_delay()
+    {
+        // T-Mobile's trace delivers in bursts of many packets per millisecond: a sender that keeps only 4 packets in
+        // the link's queue misses much of each burst, 8 catch most of it, and every extra packet waits.
+        SimResult Run(int backlog) => Simulation.Run(new ScenarioParser(DeterminismTests.BundledTraces).Parse(
+            new SimArguments { Links = ["TMobile-LTE-short,30"], NoTunnel = true, Duration = "20", Backlog = backlog.ToString(System.Globalization.CultureInfo.InvariantCulture) }));
+        var four = Run(4);
+        var eight = Run(8);
+        Assert.Equal(8, eight.Scenario.BacklogPackets);
+        Assert.True(eight.Efficiency > four.Efficiency + 0.05, $"efficiency {four.Efficiency} with 4, {eight.Efficiency} with 8");
+        Assert.True(eight.DelayP50Ms > four.DelayP50Ms, $"delay p50 {four.DelayP50Ms} with 4, {eight.DelayP50Ms} with 8");
+    }
 }

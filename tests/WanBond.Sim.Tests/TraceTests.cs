@@ -111,4 +111,26 @@ public class TraceTests
         var f = Assert.Throws<SimUsageException>(() => parser.Parse(new SimArguments { Links = ["a.up+nope.up,a.down,5"] }));
         Assert.Contains("trace 'nope.up' not found", f.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Trace_pauses_script_counts_what_a_pause_holds_past_the_delay_bar()
+    {
+        using var dir = new TempDir();
+        // Pauses of 100 and 300 ms in a 400 ms trace. At 30 ms links a copy can land 60 ms after the stuck packet
+        // would have: 10 ms of each pause is held over 50 ms (20 / 400 = 5 %); at 60 ms links 50 + 70 ms (30 %).
+        string trace = dir.File("t.down", "0\n100\n400\n");
+        string script = Path.Combine(DeterminismTests.BundledTraces, "..", "scripts", "trace-pauses.sh");
+        var psi = new System.Diagnostics.ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { script, "30", "60", "--", trace })
+        {
+            psi.ArgumentList.Add(a);
+        }
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var stderr = p.StandardError.ReadToEndAsync();
+        string stdout = p.StandardOutput.ReadToEnd();
+        Assert.True(p.WaitForExit(30_000), "trace-pauses.sh did not finish");
+        string errors = await stderr;
+        Assert.True(p.ExitCode == 0, $"exit {p.ExitCode}: {errors}");
+        Assert.Contains("| t.down | 5.00 | 5.0 % | 30.0 % |", stdout, StringComparison.Ordinal);
+    }
 }

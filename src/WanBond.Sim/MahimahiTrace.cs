@@ -96,7 +96,9 @@ public sealed class MahimahiTrace
         var times = new List<long>();
         foreach (var p in parts)
         {
-            for (long start = 0; start <= period; start += p.PeriodUs)
+            // A part's cycle starting exactly at the period is the sum's own next cycle: its opportunities at
+            // time 0 come back there, so they are not counted twice.
+            for (long start = 0; start < period; start += p.PeriodUs)
             {
                 foreach (long ts in p._timesUs)
                 {

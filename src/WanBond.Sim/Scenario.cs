@@ -74,7 +74,7 @@ public sealed class Scenario
 
     /// <summary>
     /// Bulk: inner packets the sender keeps queued (default 4). Without the tunnel they wait in the link's own
-    /// queue: a host that sees the modem queue at once, the best-informed sender there can be.
+    /// queue: a host that sees the modem queue at once, which no real sender can (docs/simulator.md).
     /// </summary>
     public int BacklogPackets { get; init; } = 4;
 

@@ -87,6 +87,14 @@ public class TraceTests
         }
         // a's opportunities at 1, 1, 3, 4, 4, 6, 7, 7, 9, 10, 10 ms and b's at 2, 5, 10 ms: 14 in one period.
         Assert.Equal(14, sum.Count);
+
+        // A sum of one trace is that trace, also when it has opportunities at time 0 (they recur each period).
+        var z = MahimahiTrace.Parse("z", "0\n0\n5\n10\n");
+        var one = MahimahiTrace.Sum([z, z]);
+        for (long t = 0; t <= 35_000; t += 500)
+        {
+            Assert.Equal(2 * z.CountBefore(t), one.CountBefore(t));
+        }
     }
 
     [Fact]

@@ -101,18 +101,13 @@ run_offsets "raw-C20-30" --link-rate 20,30,200 --workload tcp:1 --no-tunnel
 while [ "$(jobs -rp | wc -l)" -gt 0 ]; do wait -n || exit 1; done
 
 j() { jq -r "$2" "$work/$1.json"; }
-# mean_goodput NAME: goodput averaged over NAME's start offsets
-mean_goodput() {
-  local k files=()
-  for k in $(seq 1 "$offsets"); do files+=("$work/$1-o$k.json"); done
-  jq -s 'map(.goodput_mbps) | add / length' "${files[@]}"
-}
 # mean_of NAME FIELD: a JSON field averaged over NAME's start offsets
 mean_of() {
   local k files=()
   for k in $(seq 1 "$offsets"); do files+=("$work/$1-o$k.json"); done
   jq -s "map($2) | add / length" "${files[@]}"
 }
+mean_goodput() { mean_of "$1" .goodput_mbps; } # NAME
 f() { printf '%.*f' "$1" "$2"; }
 sum_singles() { # prefix combo delay
   local total=0 t

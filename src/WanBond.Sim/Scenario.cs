@@ -76,7 +76,9 @@ public sealed class Scenario
     /// Bulk: inner packets the sender keeps queued (default 4). Without the tunnel they wait in the link's own
     /// queue: a host that sees the modem queue at once, which no real sender can (docs/simulator.md).
     /// </summary>
-    public int BacklogPackets { get; init; } = 4;
+    public int BacklogPackets { get; init; } = DefaultBacklogPackets;
+
+    public const int DefaultBacklogPackets = 4;
 
     /// <summary>Timeline interval in ms, 0 for none.</summary>
     public int TimelineMs { get; init; }

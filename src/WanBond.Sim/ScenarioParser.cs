@@ -89,7 +89,7 @@ public sealed class ScenarioParser
         {
             Links = links,
             Workload = workload,
-            BacklogPackets = a.Backlog is null ? 4 : (int)Number("--backlog", a.Backlog, "a whole number of packets, 1 to 10000", v => v >= 1 && v <= 10_000 && v == Math.Floor(v)),
+            BacklogPackets = a.Backlog is null ? Scenario.DefaultBacklogPackets : (int)Number("--backlog", a.Backlog, "a whole number of packets, 1 to 10000", v => v >= 1 && v <= 10_000 && v == Math.Floor(v)),
             Direction = ParseDirection(a.Direction ?? "down"),
             Scheduler = ParseScheduler(a.Scheduler ?? "adaptive"),
             CongestionControl = ParseCongestionControl(a.CongestionControl ?? "delay"),

@@ -66,7 +66,7 @@ public sealed class Simulation
         var workloadRng = Rng.For(scenario.Seed, 1000);
         _workload = scenario.Workload.Kind switch
         {
-            WorkloadKind.Bulk => new BulkWorkload(this),
+            WorkloadKind.Bulk => new BulkWorkload(this, scenario.BacklogPackets),
             WorkloadKind.Cbr => new CbrWorkload(this, scenario.Workload.CbrMbps),
             _ => new TcpWorkload(this, scenario.Workload.TcpFlows, workloadRng, scenario.StartJitterMs * 1000L, scenario.HyStart),
         };
@@ -112,9 +112,6 @@ public sealed class Simulation
     }
 
     public static SimResult Run(Scenario scenario) => new Simulation(scenario).Run();
-
-    /// <summary>Bulk: inner packets the sender keeps queued.</summary>
-    public int BacklogPackets => _scenario.BacklogPackets;
 
     public SimResult Run()
     {

@@ -34,12 +34,14 @@ internal sealed class BulkWorkload : Workload
 {
     private const int MaxSubmitsPerEvent = 64;
     private readonly byte[] _tx = new byte[Core.Buffers.PacketBuffer.Capacity];
+    private readonly int _backlogPackets;
     private long _nextSeq;
     private long _highestDelivered = -1;
 
-    public BulkWorkload(Simulation sim)
+    public BulkWorkload(Simulation sim, int backlogPackets)
         : base(sim)
     {
+        _backlogPackets = backlogPackets;
     }
 
     public override void AfterEvent(long nowUs) => TopUp(nowUs);
@@ -52,7 +54,7 @@ internal sealed class BulkWorkload : Workload
     {
         var sender = Sim.DataSender;
         int size = sender.InnerMtu;
-        long target = (long)Sim.BacklogPackets * size;
+        long target = (long)_backlogPackets * size;
         if (sender.SendQueueBytes >= target || !sender.IsEstablished)
         {
             return;

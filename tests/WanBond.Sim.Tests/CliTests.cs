@@ -1,4 +1,3 @@
-using System.Diagnostics;
 
 namespace WanBond.Sim.Tests;
 
@@ -97,20 +96,7 @@ public class CliTests
         return dll;
     }
 
-    private static (int Code, string Out, string Err) RunCli(params string[] args)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(CliDll());
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        string stderr = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        return (p.ExitCode, stdout.Result, stderr);
-    }
+    private static (int Code, string Out, string Err) RunCli(params string[] args) => ChildProcess.Run("dotnet", [CliDll(), .. args]);
 
     [Theory]
     [InlineData("sim --link-rate 10,abc", "DELAY_MS")]

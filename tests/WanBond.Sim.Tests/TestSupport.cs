@@ -23,6 +23,28 @@ internal sealed class TempDir : IDisposable
     public void Dispose() => Directory.Delete(Path, recursive: true);
 }
 
+/// <summary>Runs a child process (the CLI, a script) to its end, bounded in time.</summary>
+internal static class ChildProcess
+{
+    public static (int Code, string Out, string Err) Run(string file, IEnumerable<string> args, int timeoutMs = 120_000)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(timeoutMs))
+        {
+            p.Kill(entireProcessTree: true);
+            throw new TimeoutException($"{file} {string.Join(' ', args)} ran over {timeoutMs} ms");
+        }
+        return (p.ExitCode, stdout.Result, stderr.Result);
+    }
+}
+
 /// <summary>Drives one <see cref="LinkDirection"/> on its own, recording when packets arrive.</summary>
 internal sealed class LinkHarness
 {

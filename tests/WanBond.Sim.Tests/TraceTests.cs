@@ -121,43 +121,29 @@ public class TraceTests
     }
 
     [Fact]
-    public async Task Trace_pauses_script_counts_what_a_pause_holds_past_the_delay_bar()
+    public void Trace_pauses_script_counts_what_a_pause_holds_past_the_delay_bar()
     {
         using var dir = new TempDir();
         // Pauses of 100 and 300 ms in a 400 ms trace. At 30 ms links a copy can land 60 ms after the stuck packet
         // would have: 10 ms of each pause is held over 50 ms (20 / 400 = 5 %); at 60 ms links 50 + 70 ms (30 %).
         string t = dir.File("t.down", "0\n100\n400\n");
-        var (code, stdout, stderr) = await TracePauses("30", "60", "--", t);
+        var (code, stdout, stderr) = TracePauses("30", "60", "--", t);
         Assert.True(code == 0, $"exit {code}: {stderr}");
         Assert.Contains("| t.down | 5.00 | 5.0 % | 30.0 % |", stdout, StringComparison.Ordinal);
 
         // A bond of t and u (one 350 ms pause): at 60 ms u holds 0-70 ms, t 0-50 and 100-170 ms; the union is 140 ms.
         string u = dir.File("u.down", "0\n350\n400\n");
-        (code, stdout, stderr) = await TracePauses("--bond", "60", "--", t, u);
+        (code, stdout, stderr) = TracePauses("--bond", "60", "--", t, u);
         Assert.True(code == 0, $"exit {code}: {stderr}");
         Assert.Contains("| t.down+u.down | 7.50 | 35.0 % |", stdout, StringComparison.Ordinal);
 
         string bad = dir.File("bad.down", "0\nten\n");
-        (code, stdout, stderr) = await TracePauses("60", "--", bad);
+        (code, stdout, stderr) = TracePauses("60", "--", bad);
         Assert.Equal(2, code);
         Assert.Equal("", stdout);
         Assert.Contains("line 2: expected a whole number of milliseconds", stderr, StringComparison.Ordinal);
     }
 
-    private static async Task<(int Code, string Out, string Err)> TracePauses(params string[] args)
-    {
-        string script = Path.Combine(DeterminismTests.BundledTraces, "..", "scripts", "trace-pauses.sh");
-        var psi = new System.Diagnostics.ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(script);
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-        using var p = System.Diagnostics.Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        await p.WaitForExitAsync(timeout.Token);
-        return (p.ExitCode, await stdout, await stderr);
-    }
+    private static (int Code, string Out, string Err) TracePauses(params string[] args) =>
+        ChildProcess.Run("bash", [Path.Combine(DeterminismTests.BundledTraces, "..", "scripts", "trace-pauses.sh"), .. args], 30_000);
 }

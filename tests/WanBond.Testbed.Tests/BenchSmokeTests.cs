@@ -73,7 +73,7 @@ public class BenchSmokeTests(ITestOutputHelper output)
         // for the smoke scenario, with a number in every column, when MPTCP was measured too.
         if (records.Any(r => r.GetProperty("system").GetString() == "mptcp"))
         {
-            var (pc, pout, perr) = Shell.Capture("bash", [Path.Combine(RepoRoot(), "scripts", "bench-parity.sh"), json], TimeSpan.FromSeconds(60));
+            var (pc, pout, perr) = Shell.Capture("bash", [Path.Combine(RepoPaths.Root(), "scripts", "bench-parity.sh"), json], TimeSpan.FromSeconds(60));
             Assert.True(pc == 0, $"bench-parity.sh exited {pc}: {perr}");
             var rows = pout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(2).ToList();
             var row = Assert.Single(rows);
@@ -83,15 +83,5 @@ public class BenchSmokeTests(ITestOutputHelper output)
             Assert.Equal(3, cells[1].Split(" / ").Count(x => double.TryParse(x, System.Globalization.CultureInfo.InvariantCulture, out var v) && v > 0));
             Assert.All(cells[2..], c => Assert.True(double.TryParse(c.Trim('*'), System.Globalization.CultureInfo.InvariantCulture, out var v) && v > 0, row));
         }
-    }
-
-    private static string RepoRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "WanBond.sln")))
-        {
-            dir = dir.Parent;
-        }
-        return dir?.FullName ?? throw new InvalidOperationException("cannot find WanBond.sln above " + AppContext.BaseDirectory);
     }
 }

@@ -10,18 +10,6 @@ namespace WanBond.Testbed.Tests;
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public class DemoScriptTests
 {
-    private static string Repo()
-    {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-        {
-            if (File.Exists(Path.Combine(d.FullName, "demo.sh")) && Directory.Exists(Path.Combine(d.FullName, "bench")))
-            {
-                return d.FullName;
-            }
-        }
-        throw new InvalidOperationException("demo.sh not found above " + AppContext.BaseDirectory);
-    }
-
     private static (int Code, string Stdout, string Stderr) Run(string file, params string[] args) =>
         Shell.Capture(file, args, TimeSpan.FromSeconds(30), abortable: false);
 
@@ -34,7 +22,7 @@ public class DemoScriptTests
         {
             File.SetUnixFileMode(dir.FullName, (UnixFileMode)0b111_101_101);
             string demo = Path.Combine(dir.FullName, "demo.sh");
-            File.Copy(Path.Combine(Repo(), "demo.sh"), demo);
+            File.Copy(Path.Combine(RepoPaths.Root(), "demo.sh"), demo);
             File.SetUnixFileMode(demo, (UnixFileMode)0b111_101_101);
             // As root, drop to nobody for this run (setpriv, util-linux); otherwise we already are not root.
             var (code, stdout, stderr) = IsRoot()
@@ -56,7 +44,7 @@ public class DemoScriptTests
     [Fact]
     public void Unknown_argument_one_line_and_exit_2()
     {
-        var (code, _, stderr) = Run("bash", Path.Combine(Repo(), "demo.sh"), "--frobnicate");
+        var (code, _, stderr) = Run("bash", Path.Combine(RepoPaths.Root(), "demo.sh"), "--frobnicate");
         Assert.Equal(2, code);
         Assert.Contains("unknown argument '--frobnicate'", stderr, StringComparison.Ordinal);
     }
